@@ -1,0 +1,42 @@
+"""Writes a kit report as JSON and JUnit XML."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import xml.etree.ElementTree as ET
+
+from nova_contract_tests.runner import FAILED, SKIPPED, KitReport
+
+
+def write_json(report: KitReport, path: str | pathlib.Path) -> None:
+    pathlib.Path(path).write_text(json.dumps(report.to_dict(), indent=2, sort_keys=False) + "\n")
+
+
+def junit_xml(report: KitReport) -> str:
+    summary = report.summary
+    suite = ET.Element(
+        "testsuite",
+        name=f"nova-contract-tests.{report.driver.get('name', 'unknown')}.{report.mode}",
+        tests=str(len(report.tests)),
+        failures=str(summary[FAILED]),
+        skipped=str(summary[SKIPPED]),
+        errors="0",
+        time=f"{report.duration_s:.3f}",
+        timestamp=report.started_at,
+    )
+    for result in report.tests:
+        case = ET.SubElement(
+            suite, "testcase", classname=result.operation, name=result.id, time=f"{result.duration_s:.4f}"
+        )
+        if result.outcome == FAILED:
+            ET.SubElement(case, "failure", message=result.message).text = result.message
+        elif result.outcome == SKIPPED:
+            ET.SubElement(case, "skipped", message=result.message)
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True)
+
+
+def write_junit(report: KitReport, path: str | pathlib.Path) -> None:
+    pathlib.Path(path).write_text(junit_xml(report) + "\n")

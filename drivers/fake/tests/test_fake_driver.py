@@ -1,0 +1,89 @@
+"""The reference driver's own behaviour (the kit checks the contract; these
+check what the fake adds: capacity, latency, failure injection, events)."""
+
+import uuid
+
+import pytest
+from oslo_config import cfg
+
+from nova_common import objects
+from nova_common.scaffold import conf as scaffold_conf
+from nova_common.virt import api
+from nova_common.virt import exceptions as exc
+from nova_driver_fake import FakeDriver
+
+
+def make_driver(**fake):
+    conf = cfg.ConfigOpts()
+    scaffold_conf.register_opts(conf)
+    FakeDriver.register_opts(conf)
+    conf(args=[], default_config_files=[])
+    for name, value in fake.items():
+        conf.set_override(name, value, group="fake")
+    driver = FakeDriver(conf)
+    driver.start()
+    return driver
+
+
+def instance(vcpus=1, memory_mb=512):
+    return objects.Instance(
+        uuid=str(uuid.uuid4()),
+        display_name="vm",
+        flavor=objects.Flavor(flavorid="f", name="f", vcpus=vcpus, memory_mb=memory_mb, root_gb=1),
+        image=objects.ImageMeta(id=str(uuid.uuid4()), name="img"),
+    )
+
+
+NO_VIFS = objects.NetworkInfo(objects=[])
+
+
+def test_advertises_every_capability_by_default():
+    assert make_driver().capabilities() == api.Capability.ALL
+
+
+def test_disabled_capabilities_are_not_advertised():
+    driver = make_driver(disabled_capabilities=["pause", "snapshot"])
+    assert driver.capabilities() == api.Capability.ALL - {"pause", "snapshot"}
+
+
+def test_capacity_is_enforced_and_refusal_leaves_nothing():
+    driver = make_driver(vcpus=2, memory_mb=4096)
+    driver.spawn(instance(vcpus=2), NO_VIFS)
+    with pytest.raises(exc.InsufficientResources, match="Not enough vcpus: requested 1, available 0"):
+        driver.spawn(instance(vcpus=1), NO_VIFS)
+    assert len(driver.list_instances().objects) == 1
+    resources = driver.get_host_resources()
+    assert (resources.vcpus, resources.vcpus_used, resources.memory_mb_used) == (2, 2, 512)
+
+
+def test_fail_spawn_option():
+    driver = make_driver(fail_spawn=True)
+    with pytest.raises(exc.OperationFailed, match="fail_spawn"):
+        driver.spawn(instance(), NO_VIFS)
+    assert driver.list_instances().objects == []
+
+
+def test_out_of_band_change_emits_lifecycle_event():
+    driver = make_driver()
+    events = []
+    driver.set_event_handler(events.append)
+    inst = instance()
+    driver.spawn(inst, NO_VIFS)
+    driver.set_power_state_out_of_band(inst.uuid, "shutdown")
+    assert driver.get_info(inst).power_state == "shutdown"
+    assert [(e.instance_uuid, e.transition) for e in events] == [(inst.uuid, "stopped")]
+
+
+def test_console_output_records_boots():
+    driver = make_driver()
+    inst = instance()
+    driver.spawn(inst, NO_VIFS)
+    driver.reboot(inst, "hard")
+    assert driver.get_console_output(inst).output.count("booted") == 2
+
+
+def test_options_are_listed_for_the_sample_config():
+    from nova_driver_fake.driver import list_opts
+
+    ((group, opts),) = list_opts()
+    assert group == "fake" and all(opt.help for opt in opts)

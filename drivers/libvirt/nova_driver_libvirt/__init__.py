@@ -1,0 +1,3 @@
+"""nova-driver-libvirt: the libvirt driver of the nova-common virt contract."""
+
+from nova_driver_libvirt.driver import LibvirtDriver  # noqa: F401

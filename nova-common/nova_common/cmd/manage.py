@@ -1,0 +1,107 @@
+"""``nova-common``: the core's command line.
+
+    nova-common db sync [--config-file nova.conf]     apply the database migrations
+    nova-common db version                            show the schema revision
+    nova-common conductor [--config-file nova.conf]   run the conductor until SIGTERM/SIGINT
+
+Options come from oslo.config files (``[database] connection``, ``[DEFAULT]
+transport_url``, ``[conductor]``, ``[scheduler]``); see ``doc/core.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_common.conductor import conf as core_conf
+from nova_common.rpc import register_messaging_opts
+from nova_common.virt import rpcapi
+
+LOG = logging.getLogger(__name__)
+
+
+def _conf(argv: Sequence[str], prog: str) -> cfg.ConfigOpts:
+    conf = cfg.ConfigOpts()
+    core_conf.register_opts(conf)
+    register_messaging_opts(conf)
+    rpcapi.register_opts(conf)
+    logging.register_options(conf)
+    conf(list(argv), project="nova", prog=prog)
+    logging.setup(conf, "nova")
+    return conf
+
+
+def db_command(action: str, argv: Sequence[str]) -> int:
+    from nova_common.db import migration
+    from nova_common.db.api import make_engine
+
+    conf = _conf(argv, "nova-common db")
+    engine = make_engine(core_conf.database_connection(conf))
+    try:
+        if action == "sync":
+            migration.db_sync(engine)
+            print(f"database at revision {migration.db_version(engine)}")
+        else:
+            print(migration.db_version(engine) or "empty")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def conductor_command(argv: Sequence[str]) -> int:
+    from nova_common.conductor.service import ConductorService
+    from nova_common.db import migration
+
+    conf = _conf(argv, "nova-common conductor")
+    service = ConductorService(conf)
+    current, head = migration.db_version(service.db.engine), migration.head()
+    if current != head:
+        print(
+            f"nova-common conductor: database at {current}, needs {head}: run 'nova-common db sync'",
+            file=sys.stderr,
+        )
+        service.db.dispose()
+        return 2
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        LOG.info("Received signal %s; stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    service.start()
+    print(f"nova-common conductor: serving as {conf.conductor.server}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    service.stop()
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="nova-common", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["sync", "version"])
+    sub.add_parser("conductor", help="run the conductor")
+    args, rest = parser.parse_known_args(argv)
+    try:
+        if args.command == "db":
+            return db_command(args.action, rest)
+        return conductor_command(rest)
+    except cfg.Error as error:
+        print(f"nova-common: {error}", file=sys.stderr)
+        return 2
+
+
+def main() -> None:
+    sys.exit(run())

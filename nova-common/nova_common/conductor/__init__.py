@@ -1,0 +1,2 @@
+"""The conductor: owns the database and every decision (scheduling, instance
+state, retries, liveness, reconciliation). Needs the ``core`` extra."""

@@ -1,0 +1,813 @@
+"""The conductor's logic: reports from compute services, instance operations,
+liveness, the power-state sync and restart reconciliation.
+
+Operations are accepted synchronously (validation, state compare-and-swap,
+host checks, and for a create the scheduling claim) and run on the compute
+host in the conductor's worker threads; each is an instance action whose
+result the caller can wait for.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import threading
+import time
+import uuid as uuidlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_common import objects
+from nova_common.compute import exceptions as core_exc
+from nova_common.compute.states import ACTIONS, TaskState, VmState, vm_state_for_power
+from nova_common.db.api import Database, now
+from nova_common.objects.fields import LifecycleTransition, PowerState
+from nova_common.scheduler.filters import RequestSpec
+from nova_common.scheduler.manager import Scheduler
+from nova_common.virt import api as virt_api
+from nova_common.virt import exceptions as virt_exc
+from nova_common.virt.rpcapi import ComputeServiceUnavailable, VirtAPIClient
+
+LOG = logging.getLogger(__name__)
+
+_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,255}")
+_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,254}")
+
+#: The power state each lifecycle event means.
+EVENT_POWER_STATE = {
+    LifecycleTransition.STARTED: PowerState.RUNNING,
+    LifecycleTransition.RESUMED: PowerState.RUNNING,
+    LifecycleTransition.STOPPED: PowerState.SHUTDOWN,
+    LifecycleTransition.PAUSED: PowerState.PAUSED,
+    LifecycleTransition.SUSPENDED: PowerState.SUSPENDED,
+    LifecycleTransition.CRASHED: PowerState.CRASHED,
+}
+
+_RESTING = (VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED)
+_HOST_ERRORS = (virt_exc.VirtError, ComputeServiceUnavailable)
+
+
+def _request_id() -> str:
+    return "req-" + uuidlib.uuid4().hex
+
+
+class InvalidReport(ValueError):
+    """A compute-report message failed validation (it is logged and dropped)."""
+
+
+class UnregisteredHost(InvalidReport):
+    """A report from a host whose registration has not arrived (yet): casts are
+    processed in parallel, so the first heartbeat may overtake the registration."""
+
+
+class ConductorManager:
+    def __init__(self, conf: cfg.ConfigOpts, db: Database, transport: Any) -> None:
+        self.conf = conf
+        self.db = db
+        self.virt = VirtAPIClient(conf, transport)
+        self.down_time = conf.conductor.service_down_time
+        self.scheduler = Scheduler(db, self.is_up, conf.scheduler.host_state_ttl)
+        self.pool = ThreadPoolExecutor(max_workers=conf.conductor.workers, thread_name_prefix="conductor-op")
+        self._lock = threading.Lock()
+        self._last_seen: dict[str, float] = {}  # host -> monotonic time of its last heartbeat
+        self._pending_beats: dict[str, tuple[datetime.datetime, int]] = {}
+        self._services: dict[str, dict[str, Any]] = {}  # host -> registration (caps, type)
+        self._resources: dict[str, dict[str, int]] = {}
+        self._flavors: dict[int, dict[str, Any]] = {}
+        self.stats = {"dropped": 0, "heartbeats": 0, "reports": 0, "registrations": 0, "events": 0}
+        self._load_services()
+
+    def _load_services(self) -> None:
+        wall, mono = now(), time.monotonic()
+        for service in self.db.list_services():
+            self._services[service["host"]] = service
+            if service["last_heartbeat"]:
+                age = (wall - datetime.datetime.fromisoformat(service["last_heartbeat"])).total_seconds()
+                self._last_seen[service["host"]] = mono - age
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=False)
+        self.flush_heartbeats()
+        self.virt.close()
+
+    # -- liveness ---------------------------------------------------------------
+
+    def is_up(self, host: str) -> bool:
+        last = self._last_seen.get(host)
+        return last is not None and time.monotonic() - last <= self.down_time
+
+    def _require_up(self, host: str, action: str) -> None:
+        if not self.is_up(host):
+            last = self._last_seen.get(host)
+            seen = "never" if last is None else f"{time.monotonic() - last:.1f}s ago"
+            raise core_exc.HostDown(host=host, last_seen=seen, action=action)
+
+    def flush_heartbeats(self) -> int:
+        with self._lock:
+            beats, self._pending_beats = self._pending_beats, {}
+        self.db.record_heartbeats(beats)
+        return len(beats)
+
+    # -- the compute-report API ---------------------------------------------------
+
+    def _check_host(self, host: Any, registered: bool = True) -> str:
+        if not isinstance(host, str) or not _HOST.fullmatch(host):
+            raise InvalidReport(f"host {host!r} is not a valid host name")
+        if registered and host not in self._services:
+            raise UnregisteredHost(f"host {host!r} has not registered")
+        return host
+
+    def register(self, host: Any, driver_info: Any) -> None:
+        host = self._check_host(host, registered=False)
+        if not isinstance(driver_info, objects.DriverInfo):
+            raise InvalidReport(f"driver_info is a {type(driver_info).__name__}, not a DriverInfo")
+        try:
+            virt_api.parse_version(driver_info.virt_api_min)
+            virt_api.parse_version(driver_info.virt_api_max)
+        except (ValueError, AttributeError) as error:
+            raise InvalidReport(str(error)) from None
+        capabilities = sorted(set(driver_info.capabilities))
+        unknown = set(capabilities) - virt_api.Capability.ALL
+        if unknown:
+            LOG.warning("Host %s advertises unknown capabilities %s; ignoring them", host, sorted(unknown))
+            capabilities = [c for c in capabilities if c not in unknown]
+        service, created = self.db.register_service(
+            host,
+            dict(
+                driver_name=driver_info.driver_name,
+                driver_version=driver_info.driver_version,
+                hypervisor_type=driver_info.hypervisor_type,
+                hypervisor_version=driver_info.hypervisor_version,
+                virt_api_min=driver_info.virt_api_min,
+                virt_api_max=driver_info.virt_api_max,
+                capabilities=capabilities,
+            ),
+        )
+        # It may have restarted at another version: pin again on next use.
+        self.virt.forget(host)
+        with self._lock:
+            self._services[host] = service
+            self._last_seen[host] = time.monotonic()
+        self.scheduler.invalidate()
+        self.stats["registrations"] += 1
+        LOG.info(
+            "%s compute service %s: driver %s %s, virt API %s-%s, capabilities %s",
+            "Registered" if created else "Re-registered",
+            host,
+            driver_info.driver_name,
+            driver_info.driver_version,
+            driver_info.virt_api_min,
+            driver_info.virt_api_max,
+            ",".join(capabilities),
+        )
+
+    def heartbeat(self, host: Any, sequence: Any) -> None:
+        host = self._check_host(host)
+        if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
+            raise InvalidReport(f"sequence {sequence!r} is not a non-negative integer")
+        with self._lock:
+            self._last_seen[host] = time.monotonic()
+            self._pending_beats[host] = (now(), sequence)
+        self.stats["heartbeats"] += 1
+
+    def report_resources(self, host: Any, resources: Any) -> None:
+        host = self._check_host(host)
+        if not isinstance(resources, objects.HostResources):
+            raise InvalidReport(f"resources is a {type(resources).__name__}, not a HostResources")
+        values = {
+            "vcpus": resources.vcpus,
+            "vcpus_used": resources.vcpus_used,
+            "memory_mb": resources.memory_mb,
+            "memory_mb_used": resources.memory_mb_used,
+            "local_gb": resources.local_gb,
+            "local_gb_used": resources.local_gb_used,
+            "hypervisor_hostname": resources.hypervisor_hostname,
+        }
+        for name in ("vcpus", "memory_mb", "local_gb"):
+            if values[f"{name}_used"] > values[name]:
+                raise InvalidReport(f"{name}_used {values[f'{name}_used']} exceeds {name} {values[name]}")
+        self.stats["reports"] += 1
+        if self._resources.get(host) == values:
+            return  # unchanged: nothing to write
+        self.db.update_resources(host, values)
+        self._resources[host] = values
+        self.scheduler.invalidate()
+
+    def lifecycle_event(self, host: Any, event: Any) -> None:
+        host = self._check_host(host)
+        if not isinstance(event, objects.LifecycleEvent):
+            raise InvalidReport(f"event is a {type(event).__name__}, not a LifecycleEvent")
+        self.stats["events"] += 1
+        instance = self.db.get_instance(event.instance_uuid)
+        if instance is None or instance["host"] != host:
+            LOG.info("Lifecycle event %s from %s for an instance not on it; ignored", event.transition, host)
+            return
+        self._apply_power_state(instance, EVENT_POWER_STATE[event.transition], "lifecycle_event")
+
+    def _apply_power_state(self, instance: dict[str, Any], power_state: str, source: str) -> bool:
+        """Bring an idle instance's states in line with the hypervisor's truth."""
+        if instance["task_state"] is not None or instance["vm_state"] not in _RESTING + (VmState.ERROR,):
+            return False  # an operation in flight sets the state when it finishes
+        vm_state = vm_state_for_power(power_state, instance["vm_state"])
+        if power_state == instance["power_state"] and vm_state == instance["vm_state"]:
+            return False
+        updated = self.db.cas_instance(
+            instance["uuid"],
+            [instance["vm_state"]],
+            [None],
+            {"power_state": power_state, "vm_state": vm_state},
+        )
+        if updated is None:
+            return False
+        message = (
+            f"out-of-band change seen by {source}: power_state {instance['power_state']} -> {power_state}, "
+            f"vm_state {instance['vm_state']} -> {vm_state}"
+        )
+        LOG.info("Instance %s: %s", instance["uuid"], message)
+        self.db.record_action(instance["uuid"], source, _request_id(), message)
+        return True
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _flavor(self, flavor_id: int) -> dict[str, Any]:
+        flavor = self._flavors.get(flavor_id)
+        if flavor is None:
+            flavor = self.db.get_flavor_by_id(flavor_id)
+            assert flavor is not None
+            self._flavors[flavor_id] = flavor
+        return flavor
+
+    def _virt_instance(self, instance: dict[str, Any]) -> objects.Instance:
+        flavor = self._flavor(instance["flavor_id"])
+        image = self.db.get_image(instance["image_id"]) or {"id": instance["image_id"], "name": "deleted"}
+        return objects.Instance(
+            uuid=instance["uuid"],
+            display_name=instance["name"],
+            host=instance["host"],
+            project_id=instance["project_id"],
+            user_id=instance["user_id"],
+            flavor=objects.Flavor(
+                flavorid=flavor["flavorid"],
+                name=flavor["name"],
+                vcpus=flavor["vcpus"],
+                memory_mb=flavor["memory_mb"],
+                root_gb=flavor["root_gb"],
+                ephemeral_gb=flavor["ephemeral_gb"],
+                swap_mb=flavor["swap_mb"],
+                extra_specs={str(k): str(v) for k, v in flavor["extra_specs"].items()},
+            ),
+            image=objects.ImageMeta(
+                id=image["id"],
+                name=image["name"],
+                disk_format=image.get("disk_format", "raw"),
+                container_format=image.get("container_format", "bare"),
+                min_ram_mb=image.get("min_ram_mb", 0),
+                min_disk_gb=image.get("min_disk_gb", 0),
+                size_bytes=image.get("size_bytes", 0),
+                properties={str(k): str(v) for k, v in image.get("properties", {}).items()},
+            ),
+            metadata=dict(instance["metadata"]),
+        )
+
+    def _get(self, instance_uuid: Any) -> dict[str, Any]:
+        if not isinstance(instance_uuid, str):
+            raise core_exc.Invalid(field="instance", value=instance_uuid, reason="must be a UUID string")
+        instance = self.db.get_instance(instance_uuid)
+        if instance is None:
+            raise core_exc.NotFound(field="instance", value=instance_uuid)
+        return instance
+
+    def _fault(self, instance_uuid: str, error: BaseException, host: str | None, prefix: str = "") -> str:
+        code = getattr(error, "code", type(error).__name__)
+        message = f"{prefix}{error}"
+        self.db.add_fault(instance_uuid, code, message, type(error).__name__, host)
+        return message
+
+    # -- create ------------------------------------------------------------------------
+
+    def create_instance(
+        self,
+        name: Any,
+        flavor: Any,
+        image: Any,
+        metadata: Any = None,
+        project_id: str | None = None,
+        user_id: str | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        if not isinstance(name, str) or not _NAME.fullmatch(name) or not name.strip():
+            raise core_exc.Invalid(
+                field="name", value=name, reason="must be 1-255 characters without control characters"
+            )
+        if not isinstance(flavor, str) or (flavor_row := self.db.get_flavor(flavor)) is None:
+            raise core_exc.NotFound(field="flavor", value=flavor)
+        if not isinstance(image, str) or (image_row := self.db.get_image(image)) is None:
+            raise core_exc.NotFound(field="image", value=image)
+        if image_row["status"] != "active":
+            raise core_exc.Invalid(field="image", value=image, reason=f"image is {image_row['status']}")
+        metadata = metadata or {}
+        if not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and len(k) <= 255 and len(v) <= 255
+            for k, v in metadata.items()
+        ):
+            raise core_exc.Invalid(field="metadata", value=metadata, reason="must map strings to strings")
+        disk_gb = flavor_row["root_gb"] + flavor_row["ephemeral_gb"]
+        if image_row["min_ram_mb"] > flavor_row["memory_mb"]:
+            raise core_exc.Invalid(
+                field="flavor", value=flavor, reason=f"image {image} needs {image_row['min_ram_mb']} MB RAM"
+            )
+        if image_row["min_disk_gb"] > flavor_row["root_gb"]:
+            raise core_exc.Invalid(
+                field="flavor",
+                value=flavor,
+                reason=f"image {image} needs a {image_row['min_disk_gb']} GB disk",
+            )
+        properties = image_row["properties"]
+        required = frozenset(
+            c.strip() for c in properties.get("required_capabilities", "").split(",") if c.strip()
+        )
+        if required - virt_api.Capability.ALL:
+            raise core_exc.Invalid(
+                field="image.properties.required_capabilities",
+                value=properties.get("required_capabilities"),
+                reason=f"unknown capabilities {sorted(required - virt_api.Capability.ALL)}",
+            )
+        spec = RequestSpec(
+            vcpus=flavor_row["vcpus"],
+            memory_mb=flavor_row["memory_mb"],
+            disk_gb=disk_gb,
+            required_capabilities=required,
+            hypervisor_type=properties.get("hypervisor_type") or None,
+        )
+        # Refuse at once what no host could ever take, before writing anything.
+        self.scheduler.select(RequestSpec(0, 0, 0, spec.required_capabilities, spec.hypervisor_type))
+        request_id = request_id or _request_id()
+        instance_uuid = str(uuidlib.uuid4())
+        self.db.create_instance(
+            dict(
+                uuid=instance_uuid,
+                name=name,
+                flavor_id=flavor_row["id"],
+                image_id=image_row["id"],
+                vcpus=spec.vcpus,
+                memory_mb=spec.memory_mb,
+                disk_gb=disk_gb,
+                vm_state=VmState.BUILDING,
+                task_state=TaskState.SCHEDULING,
+                power_state=PowerState.NOSTATE,
+                project_id=project_id,
+                user_id=user_id,
+                instance_metadata=metadata,
+                volumes={},
+                attempts=0,
+                tried_hosts=[],
+            ),
+            "create",
+            request_id,
+        )
+        try:
+            self.scheduler.schedule(instance_uuid, spec, TaskState.SCHEDULING)
+        except core_exc.CoreError:
+            # Refused: leave nothing behind.
+            self.db.purge_instance(instance_uuid)
+            raise
+        instance = self.db.cas_instance(
+            instance_uuid, [VmState.BUILDING], [TaskState.SCHEDULING], {"task_state": TaskState.SPAWNING}
+        )
+        if instance is None:  # deleted while scheduling
+            instance = self.db.get_instance(instance_uuid, include_deleted=True) or {"uuid": instance_uuid}
+        self.pool.submit(self._build, instance_uuid, spec, request_id)
+        return {**instance, "request_id": request_id}
+
+    def _build(self, instance_uuid: str, spec: RequestSpec, request_id: str) -> None:
+        try:
+            self._build_loop(instance_uuid, spec, request_id)
+        except Exception as error:  # never leave an instance building forever
+            LOG.exception("Build of %s failed unexpectedly", instance_uuid)
+            self._fault(instance_uuid, error, None, "internal error in the conductor: ")
+            self.db.cas_instance(
+                instance_uuid, [VmState.BUILDING], None, {"vm_state": VmState.ERROR, "task_state": None}
+            )
+            self.db.finish_action(instance_uuid, request_id, "error", str(error))
+
+    def _build_loop(self, instance_uuid: str, spec: RequestSpec, request_id: str) -> None:
+        max_attempts = self.conf.scheduler.max_attempts
+        while True:
+            instance = self.db.get_instance(instance_uuid)
+            if instance is None:
+                return
+            if instance["task_state"] == TaskState.DELETING:
+                self.db.finish_action(instance_uuid, request_id, "error", "deleted while building")
+                self._finish_delete(instance, request_id=None)
+                return
+            host = instance["host"]
+            try:
+                info = self.virt.host(host).spawn(
+                    instance=self._virt_instance(instance), network_info=objects.NetworkInfo(objects=[])
+                )
+            except _HOST_ERRORS as error:
+                LOG.warning("Spawn of %s on %s failed: %s", instance_uuid, host, error)
+                last = self._fault(instance_uuid, error, host, f"spawn on {host} failed: ")
+                if isinstance(error, ComputeServiceUnavailable):
+                    self._best_effort_destroy(host, instance)
+                if instance["attempts"] >= max_attempts:
+                    reason = f"Exceeded maximum number of attempts ({max_attempts}); last error: {last}"
+                    self._build_failed(instance_uuid, request_id, core_exc.NoValidHost(reason=reason))
+                    return
+                moved = self.db.cas_instance(
+                    instance_uuid,
+                    [VmState.BUILDING],
+                    [TaskState.SPAWNING],
+                    {"task_state": TaskState.SCHEDULING, "host": None},
+                )
+                if moved is None:
+                    continue  # deleted meanwhile: handled at the top
+                try:
+                    self.scheduler.schedule(
+                        instance_uuid,
+                        RequestSpec(
+                            spec.vcpus,
+                            spec.memory_mb,
+                            spec.disk_gb,
+                            spec.required_capabilities,
+                            spec.hypervisor_type,
+                            frozenset(moved["tried_hosts"]),
+                        ),
+                        TaskState.SCHEDULING,
+                    )
+                except core_exc.NoValidHost as error:
+                    self._build_failed(instance_uuid, request_id, error)
+                    return
+                except core_exc.NotFound:
+                    return
+                self.db.cas_instance(
+                    instance_uuid,
+                    [VmState.BUILDING],
+                    [TaskState.SCHEDULING],
+                    {"task_state": TaskState.SPAWNING},
+                )
+                continue
+            done = self.db.cas_instance(
+                instance_uuid,
+                [VmState.BUILDING],
+                [TaskState.SPAWNING],
+                {
+                    "vm_state": VmState.ACTIVE,
+                    "task_state": None,
+                    "power_state": info.power_state,
+                    "launched_at": now(),
+                },
+            )
+            if done is None:
+                continue  # a delete arrived while spawning: clean up at the top
+            self.db.finish_action(instance_uuid, request_id, "success")
+            return
+
+    def _build_failed(self, instance_uuid: str, request_id: str, error: core_exc.CoreError) -> None:
+        self._fault(instance_uuid, error, None)
+        self.db.cas_instance(
+            instance_uuid,
+            [VmState.BUILDING],
+            [TaskState.SCHEDULING, TaskState.SPAWNING],
+            {"vm_state": VmState.ERROR, "task_state": None, "host": None},
+        )
+        self.db.finish_action(instance_uuid, request_id, "error", str(error))
+
+    def _best_effort_destroy(self, host: str, instance: dict[str, Any]) -> None:
+        try:
+            self.virt.host(host).destroy(instance=self._virt_instance(instance))
+        except _HOST_ERRORS as error:
+            LOG.warning("Could not clean up %s on %s: %s", instance["uuid"], host, error)
+
+    # -- other actions ----------------------------------------------------------------
+
+    def instance_action(self, instance_uuid: Any, action: str, request_id: str | None = None, **args: Any):
+        """Start ``action`` on an instance; returns the instance with its request_id."""
+        act = ACTIONS.get(action)
+        if act is None or action == "create":
+            raise core_exc.Invalid(field="action", value=action, reason="not an instance action")
+        instance = self._get(instance_uuid)
+        request_id = request_id or _request_id()
+        args = self._check_args(action, instance, args)
+        if not act.allowed(instance["vm_state"], instance["task_state"]):
+            raise core_exc.InstanceInvalidState(
+                action=action,
+                instance_uuid=instance_uuid,
+                vm_state=instance["vm_state"],
+                task_state=instance["task_state"],
+            )
+        host = instance["host"]
+        if action == "delete":
+            return self._delete(instance, request_id)
+        if host is None:
+            raise core_exc.Conflict(reason=f"instance {instance_uuid} is on no host; cannot {action}")
+        self._require_up(host, action)
+        capabilities = self._services.get(host, {}).get("capabilities", [])
+        if act.capability and act.capability not in capabilities:
+            raise core_exc.OperationNotSupported(host=host, action=action, capability=act.capability)
+        with self.db.writer() as session:
+            started = self.db.cas_instance(
+                instance_uuid,
+                act.from_vm_states,
+                act.from_task_states,
+                {"task_state": act.task_state},
+                session,
+            )
+            if started is None:
+                raise core_exc.InstanceInvalidState(
+                    action=action, instance_uuid=instance_uuid, vm_state="(changed)", task_state="(changed)"
+                )
+            self.db.start_action(instance_uuid, action, request_id, session)
+        self.pool.submit(self._run_action, started, action, request_id, args)
+        return {**started, "request_id": request_id}
+
+    def _check_args(self, action: str, instance: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+        if action == "snapshot":
+            name = args.get("name")
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
+                raise core_exc.Invalid(field="name", value=name, reason="must be 1-255 printable characters")
+            return {"name": name, "image_id": str(uuidlib.uuid4())}
+        if action == "attach_volume":
+            try:
+                volume_id = str(uuidlib.UUID(str(args.get("volume_id"))))
+            except ValueError:
+                raise core_exc.Invalid(
+                    field="volume_id", value=args.get("volume_id"), reason="not a UUID"
+                ) from None
+            mountpoint = args.get("mountpoint")
+            if not isinstance(mountpoint, str) or not re.fullmatch(r"/dev/[a-z0-9]{1,32}", mountpoint):
+                raise core_exc.Invalid(field="mountpoint", value=mountpoint, reason="must look like /dev/vdb")
+            if mountpoint in instance["volumes"] and instance["volumes"][mountpoint] != volume_id:
+                raise core_exc.Invalid(
+                    field="mountpoint",
+                    value=mountpoint,
+                    reason=f"holds volume {instance['volumes'][mountpoint]}",
+                )
+            return {"volume_id": volume_id, "mountpoint": mountpoint}
+        if action == "detach_volume":
+            volume_id = args.get("volume_id")
+            if volume_id not in instance["volumes"].values():
+                raise core_exc.NotFound(field="volume", value=volume_id)
+            return {"volume_id": volume_id}
+        if action == "stop":
+            timeout = args.get("timeout", 0)
+            if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+                raise core_exc.Invalid(field="timeout", value=timeout, reason="must be an integer >= 0")
+            return {"timeout": timeout}
+        if args:
+            raise core_exc.Invalid(field="arguments", value=sorted(args), reason=f"{action} takes none")
+        return {}
+
+    def _run_action(
+        self, instance: dict[str, Any], action: str, request_id: str, args: dict[str, Any]
+    ) -> None:
+        act = ACTIONS[action]
+        host = instance["host"]
+        client = self.virt.host(host)
+        virt_instance = self._virt_instance(instance)
+        values: dict[str, Any] = {"task_state": None}
+        try:
+            if action in ("reboot", "reboot_hard"):
+                client.reboot(
+                    instance=virt_instance, reboot_type="hard" if action == "reboot_hard" else "soft"
+                )
+            elif action == "stop":
+                client.power_off(instance=virt_instance, timeout=args["timeout"])
+            elif action == "snapshot":
+                self.db.create_image(
+                    dict(
+                        id=args["image_id"],
+                        name=args["name"],
+                        disk_format=virt_instance.image.disk_format,
+                        container_format=virt_instance.image.container_format,
+                        min_ram_mb=0,
+                        min_disk_gb=virt_instance.flavor.root_gb,
+                        size_bytes=0,
+                        properties={},
+                        status="saving",
+                        source_instance_uuid=instance["uuid"],
+                    )
+                )
+                try:
+                    snap = client.snapshot(
+                        instance=virt_instance, image_id=args["image_id"], name=args["name"]
+                    )
+                except Exception:
+                    self.db.update_image(args["image_id"], {"status": "error"})
+                    raise
+                self.db.update_image(
+                    args["image_id"],
+                    {"status": "active", "location": snap.location, "size_bytes": snap.size_bytes},
+                )
+            elif action == "attach_volume":
+                client.attach_volume(
+                    instance=virt_instance,
+                    attachment=objects.VolumeAttachment(
+                        volume_id=args["volume_id"], mountpoint=args["mountpoint"], driver_volume_type="fake"
+                    ),
+                )
+                values["volumes"] = {**instance["volumes"], args["mountpoint"]: args["volume_id"]}
+            elif action == "detach_volume":
+                client.detach_volume(instance=virt_instance, volume_id=args["volume_id"])
+                values["volumes"] = {m: v for m, v in instance["volumes"].items() if v != args["volume_id"]}
+            else:
+                client.call(act.virt_operation, instance=virt_instance)
+        except _HOST_ERRORS as error:
+            message = self._fault(instance["uuid"], error, host, f"{action} on {host} failed: ")
+            self.db.cas_instance(instance["uuid"], None, [act.task_state], {"task_state": None})
+            self.db.finish_action(instance["uuid"], request_id, "error", message)
+            return
+        except Exception as error:
+            LOG.exception("%s of %s failed unexpectedly", action, instance["uuid"])
+            self._fault(instance["uuid"], error, host, f"internal error in the conductor during {action}: ")
+            self.db.cas_instance(instance["uuid"], None, [act.task_state], {"task_state": None})
+            self.db.finish_action(
+                instance["uuid"], request_id, "error", f"internal error: {type(error).__name__}"
+            )
+            return
+        if act.done_vm_state:
+            values["vm_state"] = act.done_vm_state
+        if act.done_power_state:
+            values["power_state"] = act.done_power_state
+        self.db.cas_instance(instance["uuid"], None, [act.task_state], values)
+        result = {"image_id": args["image_id"]} if action == "snapshot" else None
+        self.db.finish_action(
+            instance["uuid"], request_id, "success", None if result is None else str(result)
+        )
+
+    # -- delete ------------------------------------------------------------------------
+
+    def _delete(self, instance: dict[str, Any], request_id: str) -> dict[str, Any]:
+        act = ACTIONS["delete"]
+        with self.db.writer() as session:
+            started = self.db.cas_instance(
+                instance["uuid"],
+                act.from_vm_states,
+                act.from_task_states,
+                {"task_state": TaskState.DELETING},
+                session,
+            )
+            if started is None:
+                raise core_exc.InstanceInvalidState(
+                    action="delete",
+                    instance_uuid=instance["uuid"],
+                    vm_state="(changed)",
+                    task_state="(changed)",
+                )
+            self.db.start_action(instance["uuid"], "delete", request_id, session)
+        if instance["task_state"] in TaskState.BUILD:
+            # The build thread sees the deleting task state and finishes the delete.
+            return {**started, "request_id": request_id}
+        self.pool.submit(self._finish_delete, started, request_id)
+        return {**started, "request_id": request_id}
+
+    def _finish_delete(self, instance: dict[str, Any], request_id: str | None) -> None:
+        host = instance["host"]
+        message = None
+        if host is not None:
+            if self.is_up(host):
+                try:
+                    self.virt.host(host).destroy(instance=self._virt_instance(instance))
+                except _HOST_ERRORS as error:
+                    text = self._fault(instance["uuid"], error, host, f"destroy on {host} failed: ")
+                    self.db.cas_instance(instance["uuid"], None, [TaskState.DELETING], {"task_state": None})
+                    self.db.finish_action(instance["uuid"], request_id, "error", text)
+                    return
+            else:
+                message = f"host {host} is down: deleted from the database only (local delete)"
+                LOG.warning("Instance %s: %s", instance["uuid"], message)
+        self.db.soft_delete_instance(instance["uuid"])
+        self.db.finish_action(instance["uuid"], request_id, "success", message)
+
+    # -- power-state sync and reconciliation ----------------------------------------
+
+    def sync_power_states(self) -> dict[str, int]:
+        """One list_instances per up host; apply what changed behind our back."""
+        hosts = [h for h in list(self._services) if self.is_up(h)]
+        counts = {"hosts": 0, "changed": 0, "missing": 0, "failed": 0}
+        if not hosts:
+            return counts
+        with ThreadPoolExecutor(max_workers=self.conf.conductor.sync_workers) as pool:
+            for result in pool.map(self._sync_host, hosts):
+                for key, value in result.items():
+                    counts[key] += value
+        return counts
+
+    def _sync_host(self, host: str) -> dict[str, int]:
+        counts = {"hosts": 1, "changed": 0, "missing": 0, "failed": 0}
+        try:
+            listed = {info.uuid: info for info in self.virt.host(host).list_instances().objects}
+        except _HOST_ERRORS as error:
+            LOG.warning("Power-state sync of %s failed: %s", host, error)
+            counts["failed"] = 1
+            return counts
+        for instance in self.db.list_instances(host=host):
+            if instance["task_state"] is not None:
+                continue
+            info = listed.get(instance["uuid"])
+            if info is not None:
+                counts["changed"] += self._apply_power_state(instance, info.power_state, "power_sync")
+            elif instance["vm_state"] in _RESTING:
+                message = f"instance is gone from host {host} (power-state sync)"
+                if self.db.cas_instance(
+                    instance["uuid"],
+                    [instance["vm_state"]],
+                    [None],
+                    {"vm_state": VmState.ERROR, "power_state": PowerState.NOSTATE},
+                ):
+                    self.db.add_fault(instance["uuid"], "instance_not_found", message, None, host)
+                    self.db.record_action(instance["uuid"], "power_sync", _request_id(), message)
+                    counts["missing"] += 1
+        return counts
+
+    def reconcile(self) -> dict[str, int]:
+        """At start: settle instances left in a transitional task state by a
+        previous conductor, from the hypervisor's truth."""
+        counts = {"active": 0, "error": 0, "deleted": 0, "settled": 0, "skipped": 0}
+        listings: dict[str, dict[str, Any] | None] = {}
+
+        def listing(host: str) -> dict[str, Any] | None:
+            if host not in listings:
+                try:
+                    listings[host] = {i.uuid: i for i in self.virt.host(host).list_instances().objects}
+                except _HOST_ERRORS as error:
+                    LOG.warning("Reconciliation cannot list %s: %s", host, error)
+                    listings[host] = None
+            return listings[host]
+
+        for instance in self.db.list_instances(transitional_only=True):
+            uuid, host, task = instance["uuid"], instance["host"], instance["task_state"]
+            seen = listing(host) if host and self.is_up(host) else None
+            note = f"interrupted by a conductor restart while {task}"
+            if task == TaskState.DELETING:
+                if host and seen is None and self.is_up(host):
+                    counts["skipped"] += 1
+                    continue
+                self._finish_delete(instance, None)
+                self.db.finish_action(uuid, None, "success", note)
+                counts["deleted"] += 1
+            elif task in TaskState.BUILD:
+                info = seen.get(uuid) if seen is not None else None
+                if info is not None:
+                    self.db.cas_instance(
+                        uuid,
+                        None,
+                        [task],
+                        {
+                            "vm_state": VmState.ACTIVE,
+                            "task_state": None,
+                            "power_state": info.power_state,
+                            "launched_at": now(),
+                        },
+                    )
+                    self.db.finish_action(uuid, None, "success", note + "; found on the host")
+                    counts["active"] += 1
+                else:
+                    message = note + ("; not on the host" if host else "; no host claimed")
+                    self.db.add_fault(uuid, "reconciled", message, None, host)
+                    self.db.cas_instance(
+                        uuid, None, [task], {"vm_state": VmState.ERROR, "task_state": None, "host": None}
+                    )
+                    self.db.finish_action(uuid, None, "error", message)
+                    counts["error"] += 1
+            elif seen is None:
+                counts["skipped"] += 1  # host down: settle when it is back (next restart or sync)
+            else:
+                info = seen.get(uuid)
+                if info is None:
+                    values = {
+                        "vm_state": VmState.ERROR,
+                        "task_state": None,
+                        "power_state": PowerState.NOSTATE,
+                    }
+                    self.db.add_fault(uuid, "reconciled", note + "; not on the host", None, host)
+                else:
+                    values = {
+                        "vm_state": vm_state_for_power(info.power_state, instance["vm_state"]),
+                        "task_state": None,
+                        "power_state": info.power_state,
+                    }
+                self.db.cas_instance(uuid, None, [task], values)
+                self.db.finish_action(uuid, None, "error", f"{note}; hypervisor says {values['power_state']}")
+                counts["settled"] += 1
+        if any(counts.values()):
+            LOG.info("Reconciled transitional instances: %s", counts)
+        return counts
+
+    # -- reads and catalog -------------------------------------------------------------
+
+    def show_instance(self, instance_uuid: Any) -> dict[str, Any]:
+        instance = self._get(instance_uuid)
+        faults = self.db.list_faults(instance["uuid"])
+        instance["fault"] = faults[-1] if faults else None
+        return instance
+
+    def service_view(self, service: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **service,
+            "state": "up" if self.is_up(service["host"]) else "down",
+            "status": "enabled" if service["enabled"] else "disabled",
+        }

@@ -1,0 +1,54 @@
+"""The conductor API (topic ``conductor``, namespace ``conductor_api``), version 1.0.
+
+The compute-report API shares the topic in the default namespace (see
+:mod:`nova_common.scaffold.reporting`); the namespace keeps the two apart.
+Only base-install imports here: the Python API uses this module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import oslo_messaging
+from oslo_config import cfg
+
+from nova_common.compute import exceptions as core_exc
+from nova_common.rpc import ALLOWED_REMOTE_EXMODS, DEFAULT_TRANSPORT_URL, register_messaging_opts
+from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
+
+CONDUCTOR_API_NAMESPACE = "conductor_api"
+CONDUCTOR_API_VERSION = "1.0"
+CORE_REMOTE_EXMODS = [*ALLOWED_REMOTE_EXMODS, "nova_common.compute.exceptions"]
+
+
+def get_core_transport(conf: cfg.ConfigOpts, url: str | None = None) -> oslo_messaging.Transport:
+    """Like :func:`nova_common.rpc.get_transport`, also rebuilding the core's errors."""
+    from nova_common import rpc
+
+    register_messaging_opts(conf)
+    if url is None:
+        url = conf.transport_url or DEFAULT_TRANSPORT_URL
+    if url.startswith("kombu+memory"):
+        conf.set_override("heartbeat_timeout_threshold", 0, group="oslo_messaging_rabbit")
+        rpc._quiet_kombu_hostname_warning()
+    return oslo_messaging.get_rpc_transport(conf, url=url, allowed_remote_exmods=CORE_REMOTE_EXMODS)
+
+
+class ConductorAPIClient:
+    """Calls the conductor API; raises the plain :mod:`nova_common.compute.exceptions`."""
+
+    def __init__(self, transport: oslo_messaging.Transport, timeout: int = 60, topic: str = CONDUCTOR_TOPIC):
+        target = oslo_messaging.Target(
+            topic=topic, namespace=CONDUCTOR_API_NAMESPACE, version=CONDUCTOR_API_VERSION
+        )
+        self._client = oslo_messaging.get_rpc_client(transport, target, timeout=timeout)
+
+    def call(self, method: str, /, **kwargs: Any) -> Any:
+        context = {"request_id": "req-" + uuid.uuid4().hex}
+        try:
+            return self._client.call(context, method, **kwargs)
+        except core_exc.CoreError as error:
+            raise core_exc.plain(error) from None
+        except oslo_messaging.MessagingTimeout as error:
+            raise core_exc.Timeout(timeout="?", what=f"the conductor to answer {method}") from error

@@ -1,0 +1,112 @@
+"""The conductor service: the RPC server on topic ``conductor`` and the
+periodic tasks (heartbeat flush, power-state sync), plus reconciliation at start."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import oslo_messaging
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_common.conductor import conf as core_conf
+from nova_common.conductor.endpoints import ComputeReportEndpoint, ConductorAPIEndpoint
+from nova_common.conductor.manager import ConductorManager
+from nova_common.conductor.rpcapi import get_core_transport
+from nova_common.db.api import Database
+from nova_common.rpc import ObjectSerializer
+from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
+
+LOG = logging.getLogger(__name__)
+
+
+class ConductorService:
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        transport: oslo_messaging.Transport | None = None,
+        db: Database | None = None,
+        reconcile_on_start: bool = True,
+    ) -> None:
+        core_conf.register_opts(conf)
+        self.conf = conf
+        self._own_transport = transport is None
+        self.transport = transport or get_core_transport(conf)
+        self._own_db = db is None
+        self.db = db or Database(
+            core_conf.database_connection(conf), conf.database.max_pool_size, conf.database.max_overflow
+        )
+        self.manager = ConductorManager(conf, self.db, self.transport)
+        self.reconcile_on_start = reconcile_on_start
+        self._server: oslo_messaging.RPCServer | None = None
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.reconciled = threading.Event()
+        self.last_reconcile: dict[str, int] | None = None
+
+    def start(self) -> None:
+        target = oslo_messaging.Target(topic=CONDUCTOR_TOPIC, server=self.conf.conductor.server)
+        self._server = oslo_messaging.get_rpc_server(
+            self.transport,
+            target,
+            [ComputeReportEndpoint(self.manager), ConductorAPIEndpoint(self.manager)],
+            serializer=ObjectSerializer(),
+        )
+        self._server.start()
+        self._spawn(
+            "flush", self._loop, self.conf.conductor.heartbeat_flush_interval, self.manager.flush_heartbeats
+        )
+        if self.conf.conductor.sync_power_state_interval > 0:
+            self._spawn(
+                "power-sync",
+                self._loop,
+                self.conf.conductor.sync_power_state_interval,
+                self.manager.sync_power_states,
+            )
+        if self.reconcile_on_start:
+            self._spawn("reconcile", self._reconcile)
+        else:
+            self.reconciled.set()
+        LOG.info("Conductor %s serving on topic %s", self.conf.conductor.server, CONDUCTOR_TOPIC)
+
+    def _spawn(self, name: str, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=f"conductor-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _loop(self, interval: float, task: Any) -> None:
+        while not self._stopping.wait(interval):
+            try:
+                task()
+            except Exception:
+                LOG.exception("Periodic task %s failed", getattr(task, "__name__", task))
+
+    def _reconcile(self) -> None:
+        # Give compute services a moment to heartbeat after a conductor restart.
+        deadline = time.monotonic() + min(self.conf.conductor.service_down_time, 5.0)
+        while time.monotonic() < deadline and not self._stopping.is_set():
+            if all(self.manager.is_up(h) for h in self.manager._services):
+                break
+            time.sleep(0.05)
+        try:
+            self.last_reconcile = self.manager.reconcile()
+        except Exception:
+            LOG.exception("Reconciliation failed")
+        finally:
+            self.reconciled.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.stop()
+            self._server.wait()
+            self._server = None
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.manager.close()
+        if self._own_db:
+            self.db.dispose()
+        if self._own_transport:
+            self.transport.cleanup()

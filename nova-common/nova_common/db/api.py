@@ -1,0 +1,467 @@
+"""The queries the conductor runs. Every method is one transaction.
+
+State changes of an instance are compare-and-swaps on (vm_state, task_state)
+(:meth:`Database.cas_instance`), so two requests never both start; capacity
+claims lock the host's service row (``SELECT ... FOR UPDATE`` on PostgreSQL,
+a process lock on SQLite, where the conductor is the only writer) so parallel
+creates never overcommit a host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from oslo_utils import timeutils
+from sqlalchemy import bindparam, create_engine, delete, event, func, or_, select, update
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from nova_common.db import models
+
+
+def now() -> datetime.datetime:
+    return timeutils.utcnow().replace(tzinfo=None)
+
+
+def make_engine(connection: str, pool_size: int = 10, max_overflow: int = 50) -> Engine:
+    url = make_url(connection)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(connection, connect_args={"check_same_thread": False, "timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(connection, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+
+
+class Database:
+    """The core's database on one engine."""
+
+    def __init__(self, connection: str | Engine, pool_size: int = 10, max_overflow: int = 50) -> None:
+        self.engine = (
+            connection if isinstance(connection, Engine) else make_engine(connection, pool_size, max_overflow)
+        )
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite allows one writer; a read-then-write transaction racing another
+        # writer fails at once (SQLITE_BUSY_SNAPSHOT) instead of waiting, so the
+        # process serialises its writers. PostgreSQL needs no such lock.
+        self._write_lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self.is_sqlite else contextlib.nullcontext()
+        )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Session]:
+        with self._write_lock, self._sessions() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    # -- services -------------------------------------------------------------
+
+    def register_service(self, host: str, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Create or update the service of ``host``; keeps enabled/disabled."""
+        stamp = now()
+        with self.writer() as session:
+            service = session.scalars(select(models.Service).where(models.Service.host == host)).first()
+            created = service is None
+            if service is None:
+                service = models.Service(
+                    host=host,
+                    created_at=stamp,
+                    enabled=True,
+                    heartbeat_sequence=0,
+                    vcpus=0,
+                    vcpus_used=0,
+                    memory_mb=0,
+                    memory_mb_used=0,
+                    local_gb=0,
+                    local_gb_used=0,
+                )
+                session.add(service)
+            for key, value in values.items():
+                setattr(service, key, value)
+            service.last_heartbeat = stamp
+            service.updated_at = stamp
+            session.flush()
+            return service.to_dict(), created
+
+    def record_heartbeats(self, beats: dict[str, tuple[datetime.datetime, int]]) -> None:
+        """One batched UPDATE for many heartbeats."""
+        if not beats:
+            return
+        table = models.Service.__table__
+        statement = (
+            update(table)
+            .where(table.c.host == bindparam("b_host"))
+            .values(last_heartbeat=bindparam("b_time"), heartbeat_sequence=bindparam("b_seq"))
+        )
+        params = [{"b_host": h, "b_time": t, "b_seq": s} for h, (t, s) in beats.items()]
+        with self.writer() as session:
+            session.connection().execute(statement, params)
+
+    def update_resources(self, host: str, values: dict[str, Any]) -> bool:
+        with self.writer() as session:
+            result = session.execute(
+                update(models.Service)
+                .where(models.Service.host == host)
+                .values(resources_updated_at=now(), **values)
+            )
+            return bool(result.rowcount)
+
+    def get_service(self, host: str) -> dict[str, Any] | None:
+        with self.reader() as session:
+            service = session.scalars(select(models.Service).where(models.Service.host == host)).first()
+            return None if service is None else service.to_dict()
+
+    def list_services(self) -> list[dict[str, Any]]:
+        with self.reader() as session:
+            return [
+                s.to_dict() for s in session.scalars(select(models.Service).order_by(models.Service.host))
+            ]
+
+    def service_rows(self) -> list[Any]:
+        """Every service as a light row (the scheduler's host states)."""
+        table = models.Service.__table__
+        with self.engine.connect() as connection:
+            return list(connection.execute(select(table)))
+
+    def set_service_enabled(self, host: str, enabled: bool, reason: str | None) -> dict[str, Any] | None:
+        with self.writer() as session:
+            service = session.scalars(select(models.Service).where(models.Service.host == host)).first()
+            if service is None:
+                return None
+            service.enabled = enabled
+            service.disabled_reason = None if enabled else reason
+            service.updated_at = now()
+            return service.to_dict()
+
+    # -- flavors and images ---------------------------------------------------
+
+    def create_flavor(self, values: dict[str, Any]) -> dict[str, Any]:
+        with self.writer() as session:
+            flavor = models.Flavor(created_at=now(), **values)
+            session.add(flavor)
+            session.flush()
+            return flavor.to_dict()
+
+    def get_flavor(self, ref: str) -> dict[str, Any] | None:
+        """By flavorid or by name."""
+        with self.reader() as session:
+            flavor = session.scalars(
+                select(models.Flavor).where(or_(models.Flavor.flavorid == ref, models.Flavor.name == ref))
+            ).first()
+            return None if flavor is None else flavor.to_dict()
+
+    def get_flavor_by_id(self, flavor_id: int) -> dict[str, Any] | None:
+        with self.reader() as session:
+            flavor = session.get(models.Flavor, flavor_id)
+            return None if flavor is None else flavor.to_dict()
+
+    def list_flavors(self) -> list[dict[str, Any]]:
+        with self.reader() as session:
+            return [f.to_dict() for f in session.scalars(select(models.Flavor).order_by(models.Flavor.id))]
+
+    def delete_flavor(self, ref: str) -> bool:
+        with self.writer() as session:
+            flavor = session.scalars(
+                select(models.Flavor).where(or_(models.Flavor.flavorid == ref, models.Flavor.name == ref))
+            ).first()
+            if flavor is None:
+                return False
+            in_use = session.scalar(
+                select(func.count())
+                .select_from(models.Instance)
+                .where(models.Instance.flavor_id == flavor.id)
+            )
+            if in_use:
+                raise ValueError(f"flavor {ref} is used by {in_use} instances")
+            session.delete(flavor)
+            return True
+
+    def create_image(self, values: dict[str, Any]) -> dict[str, Any]:
+        with self.writer() as session:
+            image = models.Image(created_at=now(), **values)
+            session.add(image)
+            session.flush()
+            return image.to_dict()
+
+    def get_image(self, image_id: str) -> dict[str, Any] | None:
+        with self.reader() as session:
+            image = session.get(models.Image, image_id)
+            return None if image is None else image.to_dict()
+
+    def update_image(self, image_id: str, values: dict[str, Any]) -> None:
+        with self.writer() as session:
+            session.execute(update(models.Image).where(models.Image.id == image_id).values(**values))
+
+    def list_images(self) -> list[dict[str, Any]]:
+        with self.reader() as session:
+            return [
+                i.to_dict() for i in session.scalars(select(models.Image).order_by(models.Image.created_at))
+            ]
+
+    # -- instances ------------------------------------------------------------
+
+    def create_instance(self, values: dict[str, Any], action: str, request_id: str) -> dict[str, Any]:
+        """Insert an instance and its first action in one transaction."""
+        stamp = now()
+        with self.writer() as session:
+            instance = models.Instance(created_at=stamp, updated_at=stamp, deleted=0, **values)
+            session.add(instance)
+            session.add(
+                models.InstanceAction(
+                    instance_uuid=values["uuid"], action=action, request_id=request_id, start_time=stamp
+                )
+            )
+            session.flush()
+            return instance.to_dict()
+
+    def get_instance(self, uuid: str, include_deleted: bool = False) -> dict[str, Any] | None:
+        with self.reader() as session:
+            query = select(models.Instance).where(models.Instance.uuid == uuid)
+            if not include_deleted:
+                query = query.where(models.Instance.deleted == 0)
+            instance = session.scalars(query).first()
+            return None if instance is None else instance.to_dict()
+
+    def list_instances(
+        self,
+        host: str | None = None,
+        include_deleted: bool = False,
+        transitional_only: bool = False,
+        uuids: Iterable[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        with self.reader() as session:
+            query = select(models.Instance).order_by(models.Instance.id)
+            if not include_deleted:
+                query = query.where(models.Instance.deleted == 0)
+            if host is not None:
+                query = query.where(models.Instance.host == host)
+            if transitional_only:
+                query = query.where(models.Instance.task_state.is_not(None))
+            if uuids is not None:
+                query = query.where(models.Instance.uuid.in_(list(uuids)))
+            return [i.to_dict() for i in session.scalars(query)]
+
+    def count_instances(self) -> dict[str, int]:
+        with self.reader() as session:
+            rows = session.execute(
+                select(models.Instance.vm_state, func.count())
+                .where(models.Instance.deleted == 0)
+                .group_by(models.Instance.vm_state)
+            )
+            return {state: count for state, count in rows}
+
+    def cas_instance(
+        self,
+        uuid: str,
+        vm_states: Iterable[str] | None,
+        task_states: Iterable[str | None] | None,
+        values: dict[str, Any],
+        session: Session | None = None,
+    ) -> dict[str, Any] | None:
+        """Update the instance when its vm_state and task_state are among the
+        expected ones (None: any). Returns the new row, or None when it moved."""
+        if session is None:
+            with self.writer() as own:
+                return self.cas_instance(uuid, vm_states, task_states, values, own)
+        query = update(models.Instance).where(models.Instance.uuid == uuid, models.Instance.deleted == 0)
+        if vm_states is not None:
+            query = query.where(models.Instance.vm_state.in_(list(vm_states)))
+        if task_states is not None:
+            expected = list(task_states)
+            named = [t for t in expected if t is not None]
+            clauses = [models.Instance.task_state.in_(named)] if named else []
+            if None in expected:
+                clauses.append(models.Instance.task_state.is_(None))
+            query = query.where(or_(*clauses))
+        values = {"updated_at": now(), **values}
+        if session.execute(query.values(**values).execution_options(synchronize_session=False)).rowcount != 1:
+            return None
+        instance = session.scalars(
+            select(models.Instance)
+            .where(models.Instance.uuid == uuid)
+            .execution_options(populate_existing=True)
+        ).first()
+        return None if instance is None else instance.to_dict()
+
+    def purge_instance(self, uuid: str) -> None:
+        """Remove every row of a refused create (no partial rows stay behind)."""
+        with self.writer() as session:
+            for model in (models.InstanceAction, models.InstanceFault):
+                session.execute(delete(model).where(model.instance_uuid == uuid))
+            session.execute(delete(models.Instance).where(models.Instance.uuid == uuid))
+
+    def soft_delete_instance(self, uuid: str) -> bool:
+        """Mark the instance deleted and release its claim."""
+        with self.writer() as session:
+            instance = session.scalars(
+                select(models.Instance).where(models.Instance.uuid == uuid, models.Instance.deleted == 0)
+            ).first()
+            if instance is None:
+                return False
+            stamp = now()
+            instance.deleted = instance.id
+            instance.deleted_at = stamp
+            instance.updated_at = stamp
+            instance.vm_state = "deleted"
+            instance.task_state = None
+            instance.power_state = "nostate"
+            return True
+
+    def claim(
+        self, uuid: str, host: str, vcpus: int, memory_mb: int, disk_gb: int, task_state: str
+    ) -> dict[str, Any] | None:
+        """Atomically put the instance on ``host`` if the host still has room.
+
+        Room: the reported total minus the larger of the reported use and the
+        sum of the claims of the host's live instances (which covers spawns
+        in flight that the last report does not show yet).
+        """
+        with self.writer() as session:
+            service = session.scalars(
+                select(models.Service).where(models.Service.host == host).with_for_update()
+            ).first()
+            if service is None:
+                return None
+            used = session.execute(
+                select(
+                    func.coalesce(func.sum(models.Instance.vcpus), 0),
+                    func.coalesce(func.sum(models.Instance.memory_mb), 0),
+                    func.coalesce(func.sum(models.Instance.disk_gb), 0),
+                ).where(
+                    models.Instance.host == host, models.Instance.deleted == 0, models.Instance.uuid != uuid
+                )
+            ).one()
+            if (
+                service.vcpus - max(service.vcpus_used, used[0]) < vcpus
+                or service.memory_mb - max(service.memory_mb_used, used[1]) < memory_mb
+                or service.local_gb - max(service.local_gb_used, used[2]) < disk_gb
+            ):
+                return None
+            instance = session.scalars(
+                select(models.Instance).where(models.Instance.uuid == uuid, models.Instance.deleted == 0)
+            ).first()
+            if instance is None or instance.task_state != task_state:
+                return None
+            instance.host = host
+            instance.attempts += 1
+            instance.tried_hosts = [*instance.tried_hosts, host]
+            instance.updated_at = now()
+            return instance.to_dict()
+
+    def usage_by_host(self) -> dict[str, tuple[int, int, int]]:
+        with self.reader() as session:
+            rows = session.execute(
+                select(
+                    models.Instance.host,
+                    func.sum(models.Instance.vcpus),
+                    func.sum(models.Instance.memory_mb),
+                    func.sum(models.Instance.disk_gb),
+                )
+                .where(models.Instance.deleted == 0, models.Instance.host.is_not(None))
+                .group_by(models.Instance.host)
+            )
+            return {host: (int(v), int(m), int(d)) for host, v, m, d in rows}
+
+    # -- actions and faults -------------------------------------------------------
+
+    def start_action(self, uuid: str, action: str, request_id: str, session: Session | None = None) -> None:
+        record = models.InstanceAction(
+            instance_uuid=uuid, action=action, request_id=request_id, start_time=now()
+        )
+        if session is not None:
+            session.add(record)
+            return
+        with self.writer() as own:
+            own.add(record)
+
+    def finish_action(
+        self, uuid: str, request_id: str | None, result: str, message: str | None = None
+    ) -> None:
+        """Finish the open action of ``request_id`` (None: every open action)."""
+        query = update(models.InstanceAction).where(
+            models.InstanceAction.instance_uuid == uuid, models.InstanceAction.finish_time.is_(None)
+        )
+        if request_id is not None:
+            query = query.where(models.InstanceAction.request_id == request_id)
+        with self.writer() as session:
+            session.execute(query.values(finish_time=now(), result=result, message=message))
+
+    def record_action(self, uuid: str, action: str, request_id: str, message: str | None) -> None:
+        """An action that starts and finishes at once (an out-of-band change)."""
+        stamp = now()
+        with self.writer() as session:
+            session.add(
+                models.InstanceAction(
+                    instance_uuid=uuid,
+                    action=action,
+                    request_id=request_id,
+                    start_time=stamp,
+                    finish_time=stamp,
+                    result="success",
+                    message=message,
+                )
+            )
+
+    def get_action(self, uuid: str, request_id: str) -> dict[str, Any] | None:
+        with self.reader() as session:
+            action = session.scalars(
+                select(models.InstanceAction).where(
+                    models.InstanceAction.instance_uuid == uuid,
+                    models.InstanceAction.request_id == request_id,
+                )
+            ).first()
+            return None if action is None else action.to_dict()
+
+    def list_actions(self, uuid: str) -> list[dict[str, Any]]:
+        with self.reader() as session:
+            return [
+                a.to_dict()
+                for a in session.scalars(
+                    select(models.InstanceAction)
+                    .where(models.InstanceAction.instance_uuid == uuid)
+                    .order_by(models.InstanceAction.id)
+                )
+            ]
+
+    def add_fault(self, uuid: str, code: str, message: str, details: str | None, host: str | None) -> None:
+        with self.writer() as session:
+            session.add(
+                models.InstanceFault(
+                    instance_uuid=uuid,
+                    code=code,
+                    message=message,
+                    details=details,
+                    host=host,
+                    created_at=now(),
+                )
+            )
+
+    def list_faults(self, uuid: str) -> list[dict[str, Any]]:
+        with self.reader() as session:
+            return [
+                f.to_dict()
+                for f in session.scalars(
+                    select(models.InstanceFault)
+                    .where(models.InstanceFault.instance_uuid == uuid)
+                    .order_by(models.InstanceFault.id)
+                )
+            ]

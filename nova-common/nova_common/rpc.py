@@ -1,0 +1,106 @@
+"""oslo.messaging plumbing shared by the RPC client, the scaffold and the kit.
+
+Transports: ``kombu+memory:////`` (the real rabbit driver over kombu's
+in-process broker) is the embedded default; ``rabbit://`` for processes and
+hosts. ``fake://`` polls every 50 ms and must not be used for anything timed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import oslo_messaging
+from oslo_config import cfg
+from oslo_messaging import opts as oslo_messaging_opts
+from oslo_messaging._metrics import client as _metrics_client
+from oslo_messaging._tracing import client as _tracing_client
+from oslo_versionedobjects import base as ovo_base
+
+from nova_common.objects import base as obj_base
+
+DEFAULT_TRANSPORT_URL = "kombu+memory:////"
+
+#: Modules whose exceptions oslo.messaging rebuilds on the caller's side.
+ALLOWED_REMOTE_EXMODS = ["nova_common.virt.exceptions"]
+
+#: Context key carrying the caller's object manifest when the callee is newer.
+OBJECT_VERSIONS_KEY = "object_versions"
+
+
+def register_messaging_opts(conf: cfg.ConfigOpts) -> None:
+    """Make a private ConfigOpts usable by oslo.messaging.
+
+    oslo.messaging 18.x registers its ``[oslo_messaging_tracing]`` and
+    ``[oslo_messaging_metrics]`` options only on the global ``cfg.CONF``; with
+    any other ConfigOpts every call fails with NoSuchOptError. Register them,
+    and every other oslo.messaging option (``transport_url`` included, so a
+    config file is read before the first transport is made), here. A no-op
+    when they are already there.
+    """
+    # Set our control exchange before copying the options, so the copies equal
+    # the originals oslo.messaging registers itself later (else: DuplicateOptError).
+    oslo_messaging.set_transport_defaults("nova")
+    groups = list(oslo_messaging_opts.list_opts()) + [
+        ("oslo_messaging_tracing", _tracing_client.oslo_messaging_tracing),
+        ("oslo_messaging_metrics", _metrics_client.oslo_messaging_metrics),
+    ]
+    for group, opts in groups:
+        try:
+            conf.register_opts(list(opts), group=None if group == "DEFAULT" else group)
+        except cfg.DuplicateOptError:
+            pass
+    # oslo.messaging 18 defaults transport_url to "rabbit://" (a broker on
+    # localhost). Our default is the embedded broker; a config file or
+    # --transport-url chooses a real one.
+    conf.set_default("transport_url", DEFAULT_TRANSPORT_URL)
+
+
+def get_transport(conf: cfg.ConfigOpts, url: str | None = None) -> oslo_messaging.Transport:
+    """An RPC transport for ``url`` (default: ``[DEFAULT] transport_url``, else
+    the embedded in-process broker)."""
+    register_messaging_opts(conf)
+    if url is None:
+        url = conf.transport_url or DEFAULT_TRANSPORT_URL
+    if url.startswith("kombu+memory"):
+        # kombu's in-process broker has no heartbeats and no host name; without
+        # these the rabbit driver and kombu warn on every connection.
+        conf.set_override("heartbeat_timeout_threshold", 0, group="oslo_messaging_rabbit")
+        _quiet_kombu_hostname_warning()
+    return oslo_messaging.get_rpc_transport(conf, url=url, allowed_remote_exmods=ALLOWED_REMOTE_EXMODS)
+
+
+class _NoHostnameFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "No hostname was supplied" not in record.getMessage()
+
+
+def _quiet_kombu_hostname_warning() -> None:
+    kombu_log = logging.getLogger("kombu.connection")
+    if not any(isinstance(f, _NoHostnameFilter) for f in kombu_log.filters):
+        kombu_log.addFilter(_NoHostnameFilter())
+
+
+class ObjectSerializer(ovo_base.VersionedObjectSerializer):
+    """Serialises nova-common objects, backporting to a peer's manifest.
+
+    ``version_manifest`` (object name -> version) is what the peer can read.
+    On the client it comes from the host's DriverInfo; on the server from the
+    request context, so results reach an older caller at versions it knows.
+    """
+
+    OBJ_BASE_CLASS = obj_base.NovaObject
+
+    def __init__(self, version_manifest: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.version_manifest = version_manifest
+
+    def serialize_entity(self, context: Any, entity: Any) -> Any:
+        manifest = self.version_manifest
+        if isinstance(context, dict) and context.get(OBJECT_VERSIONS_KEY):
+            manifest = context[OBJECT_VERSIONS_KEY]
+        if manifest and isinstance(entity, obj_base.NovaObject):
+            return entity.obj_to_primitive(
+                target_version=manifest.get(entity.obj_name()), version_manifest=manifest
+            )
+        return super().serialize_entity(context, entity)

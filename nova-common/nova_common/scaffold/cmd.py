@@ -1,0 +1,70 @@
+"""Console-script entry points: ``nova-compute`` and the per-driver scripts."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_common.rpc import register_messaging_opts
+from nova_common.scaffold import conf as scaffold_conf
+from nova_common.scaffold.loader import DriverLoadError, load_driver_class
+from nova_common.scaffold.service import ComputeService
+
+LOG = logging.getLogger(__name__)
+
+
+def build_service(
+    argv: Sequence[str], driver: str | None = None, prog: str = "nova-compute"
+) -> ComputeService:
+    """Parse config for a compute service hosting ``driver`` (default: ``[compute] driver``)."""
+    conf = cfg.ConfigOpts()
+    scaffold_conf.register_opts(conf)
+    register_messaging_opts(conf)
+    logging.register_options(conf)
+    # The driver's options must exist before parsing; find the driver from the
+    # command line first when it is not fixed by the console script.
+    spec = driver
+    if spec is None:
+        probe = cfg.ConfigOpts()
+        scaffold_conf.register_opts(probe)
+        probe(list(argv), project="nova", prog=prog, default_config_files=[])
+        spec = probe.compute.driver
+    driver_cls = load_driver_class(spec)
+    driver_cls.register_opts(conf)
+    conf(list(argv), project="nova", prog=prog)
+    logging.setup(conf, "nova")
+    return ComputeService(conf, driver_cls(conf))
+
+
+def run(argv: Sequence[str] | None = None, driver: str | None = None, prog: str = "nova-compute") -> int:
+    """Run a compute service until SIGTERM or SIGINT."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        service = build_service(argv, driver=driver, prog=prog)
+    except (DriverLoadError, cfg.Error) as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 2
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        LOG.info("Received signal %s; stopping", signum)
+        stop_requested.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    service.start()
+    # Print a line supervisors and tests can wait for.
+    print(f"{prog}: serving host {service.host} with driver {service.driver.name}", flush=True)
+    while not stop_requested.wait(timeout=0.5):
+        pass
+    service.stop()
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

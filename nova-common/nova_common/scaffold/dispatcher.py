@@ -1,0 +1,159 @@
+"""Runs contract operations on a driver with the contract's guarantees.
+
+Used by the RPC endpoint and, without any messaging, by the contract kit's
+in-process mode, so both see exactly the same behaviour:
+
+* an operation whose capability the driver does not advertise answers
+  NotSupported without calling the driver;
+* arguments are checked against the spec (unknown, missing or mistyped ones
+  are InvalidRequest naming the argument);
+* operations on one instance run one at a time, in arrival order;
+* the result must be what the spec says, else InternalError;
+* a contract error passes through; anything else becomes InternalError, with
+  the traceback logged here under a reference the caller sees.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from oslo_log import log as logging
+
+from nova_common.objects import base as obj_base
+from nova_common.virt import api
+from nova_common.virt import exceptions as exc
+
+LOG = logging.getLogger(__name__)
+
+# Operations that answer while the hypervisor connection is down.
+_ALWAYS_AVAILABLE = frozenset({"get_driver_info"})
+
+
+class InstanceLocks:
+    """One lock per instance uuid, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, list[Any]] = {}  # uuid -> [lock, users]
+
+    @contextmanager
+    def hold(self, instance_uuid: str) -> Iterator[None]:
+        with self._guard:
+            entry = self._locks.setdefault(instance_uuid, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[instance_uuid]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+def _check_argument(op: api.Operation, arg: api.Argument, value: Any) -> None:
+    expected = arg.type
+    if value is None and not arg.required:
+        return
+    if isinstance(expected, type) and issubclass(expected, obj_base.NovaObject):
+        ok = isinstance(value, expected)
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        raise exc.InvalidRequest(
+            field=arg.name,
+            value=value if not isinstance(value, obj_base.NovaObject) else value.obj_name(),
+            reason=f"{op.name} expects {getattr(expected, '__name__', expected)}",
+        )
+
+
+def check_arguments(op: api.Operation, kwargs: dict[str, Any]) -> None:
+    """Raise InvalidRequest naming the first argument that breaks the spec."""
+    known = {arg.name: arg for arg in op.arguments}
+    for name in kwargs:
+        if name not in known:
+            raise exc.InvalidRequest(field=name, value=kwargs[name], reason=f"not an argument of {op.name}")
+    for arg in op.arguments:
+        if arg.name not in kwargs:
+            if arg.required:
+                raise exc.InvalidRequest(field=arg.name, value=None, reason=f"required by {op.name}")
+            continue
+        _check_argument(op, arg, kwargs[arg.name])
+
+
+class DriverDispatcher:
+    """Calls operations on one driver instance under the contract's rules."""
+
+    def __init__(self, driver: api.ComputeDriver) -> None:
+        self.driver = driver
+        self.locks = InstanceLocks()
+        self.hypervisor_down_reason: str | None = None
+
+    def dispatch(self, operation: str, kwargs: dict[str, Any], request_id: str | None = None) -> Any:
+        op = api.OPERATIONS.get(operation)
+        if op is None:
+            raise exc.InvalidRequest(field="operation", value=operation, reason="not in the virt API")
+        if op.capability is not None and op.capability not in self.driver.capabilities():
+            raise exc.NotSupported(
+                operation=operation,
+                reason=f"the driver does not advertise the {op.capability!r} capability",
+            )
+        check_arguments(op, kwargs)
+        if self.hypervisor_down_reason is not None and operation not in _ALWAYS_AVAILABLE:
+            raise exc.HypervisorUnavailable(reason=self.hypervisor_down_reason)
+        instance_arg = op.instance_argument
+        if instance_arg is None:
+            return self._invoke(op, kwargs, request_id)
+        with self.locks.hold(kwargs[instance_arg].uuid):
+            return self._invoke(op, kwargs, request_id)
+
+    def _invoke(self, op: api.Operation, kwargs: dict[str, Any], request_id: str | None) -> Any:
+        try:
+            result = getattr(self.driver, op.name)(**kwargs)
+        except exc.VirtError:
+            raise
+        except Exception as error:
+            reference = request_id or "ref-" + uuid.uuid4().hex
+            LOG.exception(
+                "Driver %s raised %s from %s (%s); callers see InternalError",
+                self.driver.name,
+                type(error).__name__,
+                op.name,
+                reference,
+            )
+            raise exc.InternalError(
+                operation=op.name, error_type=type(error).__name__, reference=reference
+            ) from error
+        self._check_result(op, result, request_id)
+        return result
+
+    def _check_result(self, op: api.Operation, result: Any, request_id: str | None) -> None:
+        if op.result is None:
+            ok = result is None
+        else:
+            ok = isinstance(result, op.result)
+        if not ok:
+            reference = request_id or "ref-" + uuid.uuid4().hex
+            expected = op.result.__name__ if op.result else "None"
+            LOG.error(
+                "Driver %s returned %s from %s, the contract says %s (%s)",
+                self.driver.name,
+                type(result).__name__,
+                op.name,
+                expected,
+                reference,
+            )
+            raise exc.InternalError(
+                operation=op.name,
+                error_type=f"wrong result type {type(result).__name__} (expected {expected})",
+                reference=reference,
+            )

@@ -1,0 +1,1 @@
+"""The scheduler: filters, a weigher, and atomic claims in the database."""

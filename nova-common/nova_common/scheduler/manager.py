@@ -1,0 +1,104 @@
+"""Chooses a host and claims it.
+
+The view of the hosts (services' last reports plus the claims of their live
+instances) is cached for ``[scheduler] host_state_ttl`` seconds and updated
+locally after each claim; the claim itself is checked again in the database
+under a row lock (:meth:`nova_common.db.api.Database.claim`), so a stale view
+costs a retry on the next host, never an overcommit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from oslo_log import log as logging
+
+from nova_common.compute import exceptions as core_exc
+from nova_common.db.api import Database
+from nova_common.scheduler.filters import FILTERS, HostState, RequestSpec, ram_weigher
+
+LOG = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, db: Database, is_up: Callable[[str], bool], host_state_ttl: float = 1.0) -> None:
+        self.db = db
+        self.is_up = is_up
+        self.ttl = host_state_ttl
+        self._lock = threading.Lock()
+        self._states: dict[str, HostState] = {}
+        self._loaded_at = 0.0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = 0.0
+
+    def host_states(self) -> list[HostState]:
+        with self._lock:
+            if time.monotonic() - self._loaded_at > self.ttl:
+                usage = self.db.usage_by_host()
+                states = {}
+                for row in self.db.service_rows():
+                    claimed = usage.get(row.host, (0, 0, 0))
+                    states[row.host] = HostState(
+                        host=row.host,
+                        enabled=row.enabled,
+                        up=True,
+                        hypervisor_type=row.hypervisor_type,
+                        capabilities=frozenset(row.capabilities or ()),
+                        vcpus=row.vcpus,
+                        memory_mb=row.memory_mb,
+                        local_gb=row.local_gb,
+                        vcpus_used=max(row.vcpus_used, claimed[0]),
+                        memory_mb_used=max(row.memory_mb_used, claimed[1]),
+                        local_gb_used=max(row.local_gb_used, claimed[2]),
+                    )
+                self._states = states
+                self._loaded_at = time.monotonic()
+            states = list(self._states.values())
+        for state in states:
+            state.up = self.is_up(state.host)
+        return states
+
+    def select(self, spec: RequestSpec) -> list[HostState]:
+        """Hosts passing every filter, best first; NoValidHost naming what removed them."""
+        hosts = self.host_states()
+        total = len(hosts)
+        removed: list[str] = []
+        for name, host_filter in FILTERS:
+            kept = [h for h in hosts if host_filter(h, spec)]
+            if len(kept) < len(hosts):
+                removed.append(f"{name} removed {len(hosts) - len(kept)}")
+            hosts = kept
+        if not hosts:
+            detail = ", ".join(removed) if removed else "no compute services registered"
+            raise core_exc.NoValidHost(reason=f"0 of {total} hosts can take the request ({detail})")
+        hosts.sort(key=ram_weigher, reverse=True)
+        return hosts
+
+    def schedule(self, instance_uuid: str, spec: RequestSpec, task_state: str) -> dict[str, Any]:
+        """Claim the best host that still has room; the claimed instance row."""
+        candidates = self.select(spec)
+        for candidate in candidates:
+            claimed = self.db.claim(
+                instance_uuid, candidate.host, spec.vcpus, spec.memory_mb, spec.disk_gb, task_state
+            )
+            if claimed is not None:
+                with self._lock:
+                    state = self._states.get(candidate.host)
+                    if state is not None:
+                        state.consume(spec)
+                return claimed
+            if self.db.get_instance(instance_uuid) is None:
+                raise core_exc.NotFound(field="instance", value=instance_uuid)
+            # Our view was stale: the host filled up. Mark it full for now.
+            with self._lock:
+                state = self._states.get(candidate.host)
+                if state is not None:
+                    state.vcpus_used = state.vcpus
+        raise core_exc.NoValidHost(
+            reason=f"the {len(candidates)} hosts that passed the filters filled up before the claim"
+        )

@@ -1,0 +1,139 @@
+"""Bad input is refused naming the field and leaves nothing behind; bad reports are
+dropped; capacity claims hold under concurrency."""
+
+import threading
+import uuid
+
+import oslo_messaging
+import pytest
+from core_helpers import wait_for
+
+from nova_common import objects
+from nova_common.compute import exceptions as core_exc
+from nova_common.rpc import ObjectSerializer
+from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
+
+
+def test_bad_requests_name_the_field_and_leave_no_rows(make_cloud):
+    cloud = make_cloud(hosts=2)
+    api = cloud.api
+    before = cloud.table_counts()
+    cases = [
+        (lambda: api.create("x", flavor="no-such-flavor"), core_exc.NotFound, "flavor"),
+        (lambda: api.create("x", flavor="m1.tiny", image=str(uuid.uuid4())), core_exc.NotFound, "image"),
+        (lambda: api.create("", flavor="m1.tiny"), core_exc.Invalid, "name"),
+        (lambda: api.create("bad\x00name", flavor="m1.tiny"), core_exc.Invalid, "name"),
+        (lambda: api.create("x" * 256, flavor="m1.tiny"), core_exc.Invalid, "name"),
+        (lambda: api.create("x", flavor="m1.tiny", metadata={"k": 1}), core_exc.Invalid, "metadata"),
+        (lambda: api.show(str(uuid.uuid4())), core_exc.NotFound, "instance"),
+        (lambda: api.stop(str(uuid.uuid4())), core_exc.NotFound, "instance"),
+        (lambda: api.create_flavor("neg", vcpus=-1, memory_mb=64), core_exc.Invalid, "vcpus"),
+        (lambda: api.create_flavor("zero", vcpus=1, memory_mb=0), core_exc.Invalid, "memory_mb"),
+        (lambda: api.create_image("img", min_ram_mb=-5), core_exc.Invalid, "min_ram_mb"),
+        (
+            lambda: api.create_image("img", properties={"required_capabilities": "teleport"}),
+            None,
+            None,
+        ),
+    ]
+    for call, error, field in cases:
+        if error is None:
+            call()
+            continue
+        with pytest.raises(error) as raised:
+            call()
+        assert raised.value.kwargs.get("field") == field, raised.value
+        assert field in str(raised.value)
+    teleport = [i for i in api.images() if i["name"] == "img"][0]
+    with pytest.raises(core_exc.Invalid) as raised:
+        api.create("x", flavor="m1.tiny", image=teleport["id"])
+    assert raised.value.kwargs["field"] == "image.properties.required_capabilities"
+    # Impossible resources: no host can ever fit it.
+    api.create_flavor("huge", vcpus=10_000, memory_mb=64)
+    with pytest.raises(core_exc.NoValidHost, match="CapacityFilter removed 2"):
+        api.create("x", flavor="huge")
+    greedy = api.create_image("greedy", min_ram_mb=100_000)
+    with pytest.raises(core_exc.Invalid) as raised:
+        api.create("x", flavor="m1.tiny", image=greedy["id"])
+    assert raised.value.kwargs["field"] == "flavor"
+    after = cloud.table_counts()
+    assert after["instances"] == before["instances"] == 0
+    assert after["instance_actions"] == 0 and after["instance_faults"] == 0
+
+
+def test_bad_reports_are_dropped_and_the_conductor_keeps_serving(make_cloud):
+    cloud = make_cloud(hosts=1)
+    host = cloud.host_names[0]
+    client = oslo_messaging.get_rpc_client(
+        cloud.transport,
+        oslo_messaging.Target(topic=CONDUCTOR_TOPIC, version="1.0"),
+        serializer=ObjectSerializer(),
+    )
+    dropped = cloud.manager.stats["dropped"]
+    resources = objects.HostResources(
+        hypervisor_hostname=host,
+        hypervisor_type="fake",
+        hypervisor_version=1,
+        vcpus=1,
+        vcpus_used=5,
+        memory_mb=1,
+        memory_mb_used=0,
+        local_gb=1,
+        local_gb_used=0,
+    )
+    bad = [
+        ("register", {"host": "", "driver_info": {}}),
+        ("register", {"host": "bad host!", "driver_info": None}),
+        ("register", {"host": "h1", "driver_info": "not an object"}),
+        ("heartbeat", {"host": host, "sequence": "one"}),
+        ("heartbeat", {"host": host, "sequence": -1}),
+        ("heartbeat", {"host": 42, "sequence": 1}),
+        ("report_resources", {"host": host, "resources": {"vcpus": 1}}),
+        ("report_resources", {"host": host, "resources": resources}),  # used > total
+        ("lifecycle_event", {"host": host, "event": {"instance_uuid": "nope"}}),
+        ("heartbeat", {"host": host}),  # missing argument
+        ("no_such_method", {"host": host}),
+    ]
+    for method, kwargs in bad:
+        client.cast({}, method, **kwargs)
+    wait_for(lambda: cloud.manager.stats["dropped"] >= dropped + 10, timeout=10)
+    # Still serving, and the host's real report was not replaced by the bad one.
+    vm = cloud.api.create("still-fine", flavor="m1.tiny")
+    assert vm["vm_state"] == "active"
+    service = cloud.api.services()[0]
+    assert service["vcpus"] == 64 and service["state"] == "up"
+    assert not [s for s in cloud.api.services() if s["host"] == "h1"]
+
+
+def test_capacity_claims_hold_under_concurrent_creates(make_cloud):
+    # 10 hosts x 4 vCPUs and 1-vCPU flavors: room for exactly 40.
+    cloud = make_cloud(hosts=10, fake={"vcpus": 4})
+    results, errors = [], []
+    lock = threading.Lock()
+    start = threading.Barrier(50)
+
+    def create(n):
+        start.wait()
+        try:
+            vm = cloud.api.create(f"c{n}", flavor="m1.tiny", wait=False)
+            with lock:
+                results.append(vm)
+        except core_exc.NoValidHost as error:
+            with lock:
+                errors.append(error)
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(results) == 40 and len(errors) == 10
+    assert all(type(e) is core_exc.NoValidHost for e in errors)
+    wait_for(lambda: cloud.api.count_by_state() == {"active": 40}, timeout=60)
+    per_host = {}
+    for vm in cloud.api.list():
+        per_host[vm["host"]] = per_host.get(vm["host"], 0) + 1
+    assert per_host == {h: 4 for h in cloud.host_names}
+    for host in cloud.host_names:
+        assert len(cloud.driver(host)._instances) == 4
+    assert cloud.table_counts()["instance_faults"] == 0

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Benchmark of the compute core (issue 5): the conductor with many fake compute services.
+
+For each size (100 and 1,000 fake compute services, threads in this process)
+over kombu+memory with SQLite:
+
+* idle: the process's CPU over a window with only the compute services running
+  (heartbeats and resource reports go nowhere), then with the conductor
+  serving them; the difference is the conductor's idle cost, in % of one core;
+* per message: the conductor's CPU per heartbeat and per resource report,
+  from the idle window (messages counted by the conductor);
+* boots/s: creates accepted from 16 client threads and completed (ACTIVE).
+
+Over RabbitMQ (``--rabbit``): the same with the compute services as threads in
+a few worker processes and the conductor as its own ``nova-common conductor``
+process, whose CPU is read from /proc.
+
+Writes tools/bench/results/core.md and core.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+
+import nova_common  # noqa: F401  (threading backend before oslo.messaging)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "nova-common", "tests", "core"))
+
+from core_helpers import compute_conf, conductor_conf, stop_all, wait_for  # noqa: E402
+from nova_common.compute.api import ComputeAPI  # noqa: E402
+from nova_common.conductor.rpcapi import get_core_transport  # noqa: E402
+from nova_common.conductor.service import ConductorService  # noqa: E402
+from nova_common.db.api import Database  # noqa: E402
+from nova_common.db.migration import db_sync  # noqa: E402
+from nova_common.scaffold.service import ComputeService  # noqa: E402
+from nova_driver_fake import FakeDriver  # noqa: E402
+
+RESULTS = os.path.join(HERE, "results")
+MEMORY_URL = "kombu+memory:////"
+
+
+def cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: float, tmp: str) -> dict:
+    tag = uuid.uuid4().hex[:8]
+    conf = conductor_conf(
+        control_exchange=f"bench-{tag}",
+        **{
+            "conductor.server": f"bench-{tag}",
+            "conductor.service_down_time": max(60.0, heartbeat * 6),
+            "conductor.sync_power_state_interval": 0,
+            "conductor.workers": 64,
+        },
+    )
+    conf.set_override("executor_thread_pool_size", 64)
+    transport = get_core_transport(conf, MEMORY_URL)
+    db = Database(f"sqlite:///{tmp}/bench-{tag}.sqlite")
+    db_sync(db.engine)
+    computes = []
+    for n in range(hosts):
+        cconf = compute_conf(f"b{tag}-{n:04d}", vcpus=64, memory_mb=262144)
+        cconf.set_override("control_exchange", conf.control_exchange)
+        cconf.set_override("heartbeat_interval", heartbeat, group="compute")
+        cconf.set_override("resource_report_interval", report, group="compute")
+        service = ComputeService(cconf, FakeDriver(cconf), transport=transport)
+        computes.append(service)
+    for service in computes:
+        service.start()
+    time.sleep(1)
+    c0, w0 = cpu(), time.monotonic()
+    time.sleep(window)
+    computes_only = (cpu() - c0) / (time.monotonic() - w0)
+
+    conductor = ConductorService(conf, transport, db, reconcile_on_start=False)
+    conductor.start()
+    for service in computes:  # register with the conductor now listening
+        service._register()
+    manager = conductor.manager
+    wait_for(lambda: len(manager._services) == hosts, timeout=120)
+    time.sleep(max(report, heartbeat) + 1)  # everyone reported once
+    stats0 = dict(manager.stats)
+    c0, w0 = cpu(), time.monotonic()
+    time.sleep(window)
+    elapsed = time.monotonic() - w0
+    with_conductor = (cpu() - c0) / elapsed
+    stats1 = dict(manager.stats)
+    heartbeats = stats1["heartbeats"] - stats0["heartbeats"]
+    reports = stats1["reports"] - stats0["reports"]
+    conductor_idle = max(0.0, with_conductor - computes_only)
+
+    # Direct per-message cost inside the conductor (no RPC): heartbeat, changed report.
+    host = computes[0].host
+    n = 2000
+    t0 = time.thread_time()
+    for i in range(n):
+        manager.heartbeat(host, 10_000 + i)
+    manager.flush_heartbeats()
+    per_heartbeat_us = (time.thread_time() - t0) / n * 1e6
+    resources = computes[0].driver.get_host_resources()
+    t0 = time.thread_time()
+    for i in range(200):
+        resources.memory_mb_used = i
+        manager.report_resources(host, resources)
+    per_report_us = (time.thread_time() - t0) / 200 * 1e6
+
+    api = ComputeAPI(conf, transport, timeout=120)
+    accepted, lock = [], threading.Lock()
+    names = iter(range(boots))
+    c0, w0 = cpu(), time.monotonic()
+
+    def client():
+        while True:
+            with lock:
+                i = next(names, None)
+            if i is None:
+                return
+            vm = api.create(f"bench-{i}", flavor="m1.tiny", wait=False)
+            with lock:
+                accepted.append(vm)
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    accept_s = time.monotonic() - w0
+    wait_for(lambda: db.count_instances().get("active", 0) == boots, timeout=600, interval=0.1)
+    boot_s = time.monotonic() - w0
+    boot_cpu = cpu() - c0
+
+    stop_all([*computes, conductor])
+    db.dispose()
+    transport.cleanup()
+    return {
+        "transport": "kombu+memory",
+        "database": "sqlite",
+        "hosts": hosts,
+        "heartbeat_interval_s": heartbeat,
+        "resource_report_interval_s": report,
+        "idle_cpu_computes_only_pct": round(computes_only * 100, 1),
+        "idle_cpu_with_conductor_pct": round(with_conductor * 100, 1),
+        "conductor_idle_cpu_pct": round(conductor_idle * 100, 1),
+        "heartbeats_per_s": round(heartbeats / elapsed, 1),
+        "reports_per_s": round(reports / elapsed, 1),
+        "conductor_cpu_per_message_us_rpc": round(
+            conductor_idle / max(1, (heartbeats + reports) / elapsed) * 1e6, 1
+        ),
+        "conductor_cpu_per_heartbeat_us_direct": round(per_heartbeat_us, 1),
+        "conductor_cpu_per_report_us_direct": round(per_report_us, 1),
+        "boots": boots,
+        "boots_per_s": round(boots / boot_s, 1),
+        "creates_accepted_per_s": round(boots / accept_s, 1),
+        "process_cpu_per_boot_ms": round(boot_cpu / boots * 1000, 2),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--hosts", type=int, action="append")
+    args = parser.parse_args()
+    sizes = args.hosts or ([50] if args.quick else [100, 1000])
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="bench-core-")
+    results = []
+    for hosts in sizes:
+        boots = 100 if args.quick else max(200, hosts)
+        result = run_size(
+            hosts, boots, window=5.0 if args.quick else 20.0, heartbeat=10.0, report=60.0, tmp=tmp
+        )
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "core.json"), "w") as out:
+        json.dump(results, out, indent=2)
+    keys = list(results[0])
+    with open(os.path.join(RESULTS, "core.md"), "w") as out:
+        out.write("# Compute core benchmark\n\n")
+        out.write(
+            f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}. See bench_core.py for method.\n\n"
+        )
+        out.write("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys) + "\n")
+        for result in results:
+            out.write("| " + " | ".join(str(result[k]) for k in keys) + " |\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
