@@ -8,6 +8,7 @@ hosts. ``fake://`` polls every 50 ms and must not be used for anything timed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import oslo_messaging
@@ -17,6 +18,7 @@ from oslo_messaging._metrics import client as _metrics_client
 from oslo_messaging._tracing import client as _tracing_client
 from oslo_versionedobjects import base as ovo_base
 
+from nova_common import embedded_broker
 from nova_common.objects import base as obj_base
 
 DEFAULT_TRANSPORT_URL = "kombu+memory:////"
@@ -56,9 +58,15 @@ def register_messaging_opts(conf: cfg.ConfigOpts) -> None:
     conf.set_default("transport_url", DEFAULT_TRANSPORT_URL)
 
 
-def get_transport(conf: cfg.ConfigOpts, url: str | None = None) -> oslo_messaging.Transport:
+def get_transport(
+    conf: cfg.ConfigOpts, url: str | None = None, extra_remote_exmods: Sequence[str] = ()
+) -> oslo_messaging.Transport:
     """An RPC transport for ``url`` (default: ``[DEFAULT] transport_url``, else
-    the embedded in-process broker)."""
+    the embedded in-process broker).
+
+    ``extra_remote_exmods`` adds modules whose exceptions the caller rebuilds,
+    beyond the virt contract's (the core adds its own).
+    """
     register_messaging_opts(conf)
     if url is None:
         url = conf.transport_url or DEFAULT_TRANSPORT_URL
@@ -67,7 +75,10 @@ def get_transport(conf: cfg.ConfigOpts, url: str | None = None) -> oslo_messagin
         # these the rabbit driver and kombu warn on every connection.
         conf.set_override("heartbeat_timeout_threshold", 0, group="oslo_messaging_rabbit")
         _quiet_kombu_hostname_warning()
-    return oslo_messaging.get_rpc_transport(conf, url=url, allowed_remote_exmods=ALLOWED_REMOTE_EXMODS)
+        # Consumers wait for messages instead of spinning (see embedded_broker).
+        embedded_broker.install()
+    exmods = [*ALLOWED_REMOTE_EXMODS, *extra_remote_exmods]
+    return oslo_messaging.get_rpc_transport(conf, url=url, allowed_remote_exmods=exmods)
 
 
 class _NoHostnameFilter(logging.Filter):

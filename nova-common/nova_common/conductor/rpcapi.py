@@ -14,25 +14,17 @@ import oslo_messaging
 from oslo_config import cfg
 
 from nova_common.compute import exceptions as core_exc
-from nova_common.rpc import ALLOWED_REMOTE_EXMODS, DEFAULT_TRANSPORT_URL, register_messaging_opts
+from nova_common.rpc import get_transport
 from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
 
 CONDUCTOR_API_NAMESPACE = "conductor_api"
 CONDUCTOR_API_VERSION = "1.0"
-CORE_REMOTE_EXMODS = [*ALLOWED_REMOTE_EXMODS, "nova_common.compute.exceptions"]
+CORE_EXCEPTIONS_MODULE = "nova_common.compute.exceptions"
 
 
 def get_core_transport(conf: cfg.ConfigOpts, url: str | None = None) -> oslo_messaging.Transport:
     """Like :func:`nova_common.rpc.get_transport`, also rebuilding the core's errors."""
-    from nova_common import rpc
-
-    register_messaging_opts(conf)
-    if url is None:
-        url = conf.transport_url or DEFAULT_TRANSPORT_URL
-    if url.startswith("kombu+memory"):
-        conf.set_override("heartbeat_timeout_threshold", 0, group="oslo_messaging_rabbit")
-        rpc._quiet_kombu_hostname_warning()
-    return oslo_messaging.get_rpc_transport(conf, url=url, allowed_remote_exmods=CORE_REMOTE_EXMODS)
+    return get_transport(conf, url, extra_remote_exmods=[CORE_EXCEPTIONS_MODULE])
 
 
 class ConductorAPIClient:

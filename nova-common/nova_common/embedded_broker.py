@@ -1,0 +1,153 @@
+"""kombu's in-process broker, made event-driven: the embedded ``kombu+memory:////`` transport.
+
+Why this exists: oslo.messaging's rabbit driver sets kombu's memory transport
+to ``polling_interval = 0`` and a 50 ms poll timeout ("kludge to speed up
+tests"), so every idle consumer spins on an empty queue until the timeout.
+One idle compute service costs ~2.5% of a core that way; a thousand cannot
+run. Here a consumer sleeps on an event that a put on one of its queues sets,
+so an idle consumer wakes once per :data:`IDLE_WAKEUP_S` and a message is
+delivered at once.
+
+It is still kombu's memory transport (same queues, same semantics, the real
+rabbit driver on top); only the waiting changes. :func:`install` points
+kombu's ``memory`` alias here, and a stopping consumer (oslo.messaging's ``stop_consuming``) wakes at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import defaultdict
+from queue import Empty, Queue
+from time import monotonic
+from typing import Any
+
+import kombu.transport
+from kombu.transport import memory
+from oslo_messaging._drivers import impl_rabbit
+
+#: How long an idle consumer sleeps between wakeups when nothing arrives.
+#: oslo.messaging asks for 50 ms; any put wakes the consumer at once, and
+#: a stopping consumer is woken at once.
+IDLE_WAKEUP_S = 1.0
+
+_lock = threading.Lock()
+#: queue name -> the transports (one per kombu connection) consuming from it.
+_consumers: dict[str, weakref.WeakSet[Transport]] = defaultdict(weakref.WeakSet)
+
+
+class _WakingQueue(Queue):
+    """A queue whose put wakes the transports consuming from it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)
+        with _lock:
+            waiting = list(_consumers.get(self.name, ()))
+        for transport in waiting:
+            transport.wake()
+
+
+class Channel(memory.Channel):
+    # Shares memory.Channel's class-level ``queues`` dict on purpose: one
+    # broker per process, whichever class a connection uses.
+
+    def _queue_for(self, queue: str) -> Queue:
+        found = self.queues.get(queue)
+        if found is None:
+            found = self.queues.setdefault(queue, _WakingQueue(queue))
+        return found
+
+    def _new_queue(self, queue: str, **kwargs: Any) -> None:
+        self._queue_for(queue)
+
+    def basic_consume(self, queue: str, *args: Any, **kwargs: Any) -> Any:
+        tag = super().basic_consume(queue, *args, **kwargs)
+        with _lock:
+            _consumers[queue].add(self.connection)
+        # A message put before we registered must not wait for the idle wakeup.
+        self.connection.wake()
+        return tag
+
+    def basic_ack(self, *args: Any, **kwargs: Any) -> Any:
+        # An ack can free a prefetch slot (qos.can_consume), which a put would not signal.
+        result = super().basic_ack(*args, **kwargs)
+        self.connection.wake()
+        return result
+
+    def basic_cancel(self, consumer_tag: str) -> Any:
+        queue = self._tag_to_queue.get(consumer_tag)
+        result = super().basic_cancel(consumer_tag)
+        if queue is not None and queue not in self._active_queues:
+            with _lock:
+                _consumers[queue].discard(self.connection)
+        return result
+
+
+class Transport(memory.Transport):
+    Channel = Channel
+    global_state = memory.Transport.global_state
+
+    def __init__(self, client: Any, **kwargs: Any) -> None:
+        super().__init__(client, **kwargs)
+        self._ready = threading.Event()
+
+    def wake(self) -> None:
+        self._ready.set()
+
+    def drain_events(self, connection: Any, timeout: float | None = None) -> None:
+        # Waits for a put instead of spinning; the deadline is stretched to
+        # IDLE_WAKEUP_S because the caller only loops again on a timeout.
+        wait_s = None if timeout is None else max(timeout, IDLE_WAKEUP_S)
+        deadline = None if wait_s is None else monotonic() + wait_s
+        woken = False
+        while True:
+            self._ready.clear()
+            try:
+                self.cycle.get(self._deliver, timeout=timeout)
+                return
+            except Empty:
+                pass
+            # Woken with nothing to deliver (a stop, an ack): return to the
+            # caller, which reads its stop flag and polls again.
+            if woken:
+                raise TimeoutError()
+            if deadline is None:
+                woken = self._ready.wait()
+                continue
+            remaining = deadline - monotonic()
+            if remaining <= 0:
+                raise TimeoutError()
+            woken = self._ready.wait(remaining)
+
+
+def install() -> None:
+    """Make kombu's ``memory`` transport (``kombu+memory://``) this one. Idempotent."""
+    target = f"{__name__}:Transport"
+    if kombu.transport.TRANSPORT_ALIASES.get("memory") != target:
+        kombu.transport.TRANSPORT_ALIASES["memory"] = target
+        kombu.transport._transport_cache.pop("memory", None)
+    _wake_on_stop_consuming()
+
+
+def _wake_on_stop_consuming() -> None:
+    # oslo.messaging stops a consumer (an RPC server's listener, a client's
+    # reply waiter) by setting a flag its consume loop reads after each poll
+    # timeout, then joins the thread. Our idle wait is longer than its 50 ms
+    # poll, so wake the connection's transport when the flag is set.
+    connection_cls = impl_rabbit.Connection
+    if getattr(connection_cls.stop_consuming, "_wakes_embedded_broker", False):
+        return
+    original = connection_cls.stop_consuming
+
+    def stop_consuming(self: Any) -> None:
+        original(self)
+        transport = getattr(getattr(self, "connection", None), "transport", None)
+        if isinstance(transport, Transport):
+            transport.wake()
+
+    stop_consuming._wakes_embedded_broker = True  # type: ignore[attr-defined]
+    connection_cls.stop_consuming = stop_consuming

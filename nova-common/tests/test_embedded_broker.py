@@ -1,0 +1,92 @@
+"""The embedded broker (kombu+memory) waits for messages instead of spinning."""
+
+import threading
+import time
+
+import oslo_messaging
+from common_test_helpers import make_conf
+
+from nova_common import embedded_broker
+from nova_common.rpc import get_transport
+
+
+class Echo:
+    def echo(self, ctxt, value):
+        return value
+
+
+def _serve(transport, topic):
+    server = oslo_messaging.get_rpc_server(
+        transport, oslo_messaging.Target(topic=topic, server="s"), [Echo()]
+    )
+    server.start()
+    return server
+
+
+def test_idle_consumer_does_not_poll_the_queues():
+    conf = make_conf("broker-idle")
+    transport = get_transport(conf, "kombu+memory:////")
+    server = _serve(transport, "idle-topic")
+    client = oslo_messaging.get_rpc_client(transport, oslo_messaging.Target(topic="idle-topic", server="s"))
+    assert client.call({}, "echo", value=1) == 1  # the listener is consuming
+
+    listener = server.listener._poll_style_listener
+    broker_transport = listener.conn.connection.connection.transport
+    assert isinstance(broker_transport, embedded_broker.Transport)
+    polls = []
+    real_get = broker_transport.cycle.get
+
+    def counting_get(*args, **kwargs):
+        polls.append(1)
+        return real_get(*args, **kwargs)
+
+    broker_transport.cycle.get = counting_get
+    time.sleep(0.5)
+    # oslo.messaging asks for a 50 ms poll of kombu's memory transport with no
+    # sleep between empty reads: thousands of reads in half a second. Waiting
+    # on puts, an idle consumer reads at most once per IDLE_WAKEUP_S.
+    assert len(polls) <= 2, f"{len(polls)} reads of empty queues in 0.5 s while idle"
+
+    assert client.call({}, "echo", value="woken by a put") == "woken by a put"
+    server.stop()
+    server.wait()
+    transport.cleanup()
+
+
+def test_messages_sent_while_consumers_wait_are_all_delivered():
+    conf = make_conf("broker-burst")
+    transport = get_transport(conf, "kombu+memory:////")
+    server = _serve(transport, "burst-topic")
+    client = oslo_messaging.get_rpc_client(transport, oslo_messaging.Target(topic="burst-topic", server="s"))
+    results, lock = [], threading.Lock()
+
+    def caller(n):
+        for i in range(20):
+            value = client.call({}, "echo", value=n * 100 + i)
+            with lock:
+                results.append(value)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == sorted(n * 100 + i for n in range(8) for i in range(20))
+    server.stop()
+    server.wait()
+    transport.cleanup()
+
+
+def test_stopping_a_server_wakes_its_idle_consumer():
+    conf = make_conf("broker-stop")
+    transport = get_transport(conf, "kombu+memory:////")
+    server = _serve(transport, "stop-topic")
+    time.sleep(0.1)  # the listener is now waiting for a put
+    broker_transport = server.listener._poll_style_listener.conn.connection.connection.transport
+    woken = []
+    real_wake = broker_transport.wake
+    broker_transport.wake = lambda: (woken.append(1), real_wake())
+    server.stop()
+    assert woken, "stop_consuming did not wake the consumer; stop would wait out the idle wakeup"
+    server.wait()
+    transport.cleanup()
