@@ -1,4 +1,9 @@
-"""All options of nova-common's contract parts, for oslo-config-generator."""
+"""Options for oslo-config-generator, in two namespaces.
+
+``nova_common``: what a compute service reads (the scaffold, the virt RPC
+client); drivers' sample configs build on it. ``nova_common.core``: the
+conductor, scheduler and database, for the core's own sample config.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,9 @@ def list_opts() -> list[tuple[str | None, list]]:
         (None, scaffold_conf.default_opts),
         ("compute", scaffold_conf.compute_opts),
         ("upgrade_levels", rpcapi.upgrade_opts),
-        # The core's (conductor, scheduler, database); listing them imports only oslo.config.
-        *core_conf.list_opts(),
     ]
+
+
+def list_core_opts() -> list[tuple[str | None, list]]:
+    # Listing them imports only oslo.config, not the core extra.
+    return core_conf.list_opts()

@@ -369,22 +369,21 @@ class ConductorManager:
             request_id,
         )
         try:
-            self.scheduler.schedule(instance_uuid, spec, TaskState.SCHEDULING)
+            instance = self.scheduler.schedule(
+                instance_uuid, spec, TaskState.SCHEDULING, new_task_state=TaskState.SPAWNING
+            )
         except core_exc.CoreError:
             # Refused: leave nothing behind.
             self.db.purge_instance(instance_uuid)
             raise
-        instance = self.db.cas_instance(
-            instance_uuid, [VmState.BUILDING], [TaskState.SCHEDULING], {"task_state": TaskState.SPAWNING}
-        )
-        if instance is None:  # deleted while scheduling
-            instance = self.db.get_instance(instance_uuid, include_deleted=True) or {"uuid": instance_uuid}
-        self.pool.submit(self._build, instance_uuid, spec, request_id)
+        self.pool.submit(self._build, instance_uuid, spec, request_id, instance)
         return {**instance, "request_id": request_id}
 
-    def _build(self, instance_uuid: str, spec: RequestSpec, request_id: str) -> None:
+    def _build(
+        self, instance_uuid: str, spec: RequestSpec, request_id: str, claimed: dict[str, Any] | None = None
+    ) -> None:
         try:
-            self._build_loop(instance_uuid, spec, request_id)
+            self._build_loop(instance_uuid, spec, request_id, claimed)
         except Exception as error:  # never leave an instance building forever
             LOG.exception("Build of %s failed unexpectedly", instance_uuid)
             self._fault(instance_uuid, error, None, "internal error in the conductor: ")
@@ -393,10 +392,14 @@ class ConductorManager:
             )
             self.db.finish_action(instance_uuid, request_id, "error", str(error))
 
-    def _build_loop(self, instance_uuid: str, spec: RequestSpec, request_id: str) -> None:
+    def _build_loop(
+        self, instance_uuid: str, spec: RequestSpec, request_id: str, claimed: dict[str, Any] | None = None
+    ) -> None:
         max_attempts = self.conf.scheduler.max_attempts
         while True:
-            instance = self.db.get_instance(instance_uuid)
+            # The row the claim just wrote saves a read on the first attempt;
+            # a delete arriving since is caught by the compare-and-swap below.
+            instance, claimed = claimed or self.db.get_instance(instance_uuid), None
             if instance is None:
                 return
             if instance["task_state"] == TaskState.DELETING:
@@ -426,7 +429,7 @@ class ConductorManager:
                 if moved is None:
                     continue  # deleted meanwhile: handled at the top
                 try:
-                    self.scheduler.schedule(
+                    claimed = self.scheduler.schedule(
                         instance_uuid,
                         RequestSpec(
                             spec.vcpus,
@@ -437,18 +440,13 @@ class ConductorManager:
                             frozenset(moved["tried_hosts"]),
                         ),
                         TaskState.SCHEDULING,
+                        new_task_state=TaskState.SPAWNING,
                     )
                 except core_exc.NoValidHost as error:
                     self._build_failed(instance_uuid, request_id, error)
                     return
                 except core_exc.NotFound:
                     return
-                self.db.cas_instance(
-                    instance_uuid,
-                    [VmState.BUILDING],
-                    [TaskState.SCHEDULING],
-                    {"task_state": TaskState.SPAWNING},
-                )
                 continue
             done = self.db.cas_instance(
                 instance_uuid,

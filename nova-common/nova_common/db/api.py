@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -21,6 +22,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from nova_common.db import models
+
+#: How long a flavor or image read stays cached (see Database._cached).
+CATALOG_CACHE_TTL_S = 5.0
 
 
 def now() -> datetime.datetime:
@@ -59,6 +63,23 @@ class Database:
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if self.is_sqlite else contextlib.nullcontext()
         )
+        # Flavors and images are read by every create and every operation but
+        # change rarely; writes through this object clear the cache, and the
+        # TTL bounds how long another conductor's change can go unseen.
+        self._catalog: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+
+    def _cached(self, kind: str, key: str, load: Any) -> dict[str, Any] | None:
+        stamp = time.monotonic()
+        hit = self._catalog.get((kind, key))
+        if hit is not None and hit[0] > stamp:
+            return None if hit[1] is None else dict(hit[1])
+        value = load()
+        if value is not None:  # a miss is not cached: the row may be created next
+            self._catalog[(kind, key)] = (stamp + CATALOG_CACHE_TTL_S, value)
+        return None if value is None else dict(value)
+
+    def _forget_catalog(self) -> None:
+        self._catalog.clear()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -155,6 +176,7 @@ class Database:
     # -- flavors and images ---------------------------------------------------
 
     def create_flavor(self, values: dict[str, Any]) -> dict[str, Any]:
+        self._forget_catalog()
         with self.writer() as session:
             flavor = models.Flavor(created_at=now(), **values)
             session.add(flavor)
@@ -163,6 +185,9 @@ class Database:
 
     def get_flavor(self, ref: str) -> dict[str, Any] | None:
         """By flavorid or by name."""
+        return self._cached("flavor", ref, lambda: self._load_flavor(ref))
+
+    def _load_flavor(self, ref: str) -> dict[str, Any] | None:
         with self.reader() as session:
             flavor = session.scalars(
                 select(models.Flavor).where(or_(models.Flavor.flavorid == ref, models.Flavor.name == ref))
@@ -179,6 +204,7 @@ class Database:
             return [f.to_dict() for f in session.scalars(select(models.Flavor).order_by(models.Flavor.id))]
 
     def delete_flavor(self, ref: str) -> bool:
+        self._forget_catalog()
         with self.writer() as session:
             flavor = session.scalars(
                 select(models.Flavor).where(or_(models.Flavor.flavorid == ref, models.Flavor.name == ref))
@@ -196,6 +222,7 @@ class Database:
             return True
 
     def create_image(self, values: dict[str, Any]) -> dict[str, Any]:
+        self._forget_catalog()
         with self.writer() as session:
             image = models.Image(created_at=now(), **values)
             session.add(image)
@@ -203,6 +230,9 @@ class Database:
             return image.to_dict()
 
     def get_image(self, image_id: str) -> dict[str, Any] | None:
+        return self._cached("image", image_id, lambda: self._load_image(image_id))
+
+    def _load_image(self, image_id: str) -> dict[str, Any] | None:
         with self.reader() as session:
             image = session.get(models.Image, image_id)
             return None if image is None else image.to_dict()
@@ -210,6 +240,7 @@ class Database:
     def update_image(self, image_id: str, values: dict[str, Any]) -> None:
         with self.writer() as session:
             session.execute(update(models.Image).where(models.Image.id == image_id).values(**values))
+        self._forget_catalog()
 
     def list_images(self) -> list[dict[str, Any]]:
         with self.reader() as session:
@@ -327,9 +358,17 @@ class Database:
             return True
 
     def claim(
-        self, uuid: str, host: str, vcpus: int, memory_mb: int, disk_gb: int, task_state: str
+        self,
+        uuid: str,
+        host: str,
+        vcpus: int,
+        memory_mb: int,
+        disk_gb: int,
+        task_state: str,
+        new_task_state: str | None = None,
     ) -> dict[str, Any] | None:
-        """Atomically put the instance on ``host`` if the host still has room.
+        """Atomically put the instance on ``host`` if the host still has room,
+        moving it from ``task_state`` to ``new_task_state`` when one is given.
 
         Room: the reported total minus the larger of the reported use and the
         sum of the claims of the host's live instances (which covers spawns
@@ -362,6 +401,8 @@ class Database:
             if instance is None or instance.task_state != task_state:
                 return None
             instance.host = host
+            if new_task_state is not None:
+                instance.task_state = new_task_state
             instance.attempts += 1
             instance.tried_hosts = [*instance.tried_hosts, host]
             instance.updated_at = now()

@@ -79,12 +79,23 @@ class Scheduler:
         hosts.sort(key=ram_weigher, reverse=True)
         return hosts
 
-    def schedule(self, instance_uuid: str, spec: RequestSpec, task_state: str) -> dict[str, Any]:
-        """Claim the best host that still has room; the claimed instance row."""
+    def schedule(
+        self, instance_uuid: str, spec: RequestSpec, task_state: str, new_task_state: str | None = None
+    ) -> dict[str, Any]:
+        """Claim the best host that still has room; the claimed instance row.
+
+        With ``new_task_state`` the claim also moves the instance there, in
+        the same transaction."""
         candidates = self.select(spec)
         for candidate in candidates:
             claimed = self.db.claim(
-                instance_uuid, candidate.host, spec.vcpus, spec.memory_mb, spec.disk_gb, task_state
+                instance_uuid,
+                candidate.host,
+                spec.vcpus,
+                spec.memory_mb,
+                spec.disk_gb,
+                task_state,
+                new_task_state,
             )
             if claimed is not None:
                 with self._lock:
