@@ -27,9 +27,12 @@ from kombu.transport import memory
 from oslo_messaging._drivers import impl_rabbit
 
 #: How long an idle consumer sleeps between wakeups when nothing arrives.
-#: oslo.messaging asks for 50 ms; any put wakes the consumer at once, and
-#: a stopping consumer is woken at once.
-IDLE_WAKEUP_S = 1.0
+#: oslo.messaging asks for 50 ms; a put, an ack and a stop wake the consumer
+#: at once, so the wakeup only runs oslo's loop bookkeeping (deferred acks,
+#: which the in-process broker never redelivers). Measured with 1,000 idle
+#: compute services in one process: 1 s cost 49% of a core, 10 s cost 20%
+#: (the rest is their heartbeats).
+IDLE_WAKEUP_S = 10.0
 
 _lock = threading.Lock()
 #: queue name -> the transports (one per kombu connection) consuming from it.

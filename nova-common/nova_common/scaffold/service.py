@@ -9,6 +9,7 @@ driver).
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from typing import Any
@@ -49,6 +50,7 @@ class ComputeService:
         self.reporter = ComputeReportClient(self.transport, self.host)
         self._server: oslo_messaging.RPCServer | None = None
         self._stopping = threading.Event()
+        self._random = random.Random()
         self._ticker: threading.Thread | None = None
         self._heartbeats = 0
         self._registered_capabilities: frozenset[str] | None = None
@@ -139,6 +141,7 @@ class ComputeService:
         compute = self.conf.compute
         next_heartbeat = time.monotonic()
         next_report = time.monotonic()
+        first_report = True
         next_retry = time.monotonic() + compute.hypervisor_retry_interval
         while not self._stopping.is_set():
             now = time.monotonic()
@@ -148,16 +151,25 @@ class ComputeService:
                     if self._start_driver():
                         self._register()
                 if now >= next_heartbeat:
-                    next_heartbeat = now + compute.heartbeat_interval
+                    next_heartbeat = now + self._jittered(compute.heartbeat_interval, self._heartbeats == 0)
                     self._heartbeats += 1
                     self.reporter.heartbeat(self._heartbeats)
                 if now >= next_report:
-                    next_report = now + compute.resource_report_interval
+                    next_report = now + self._jittered(compute.resource_report_interval, first_report)
+                    first_report = False
                     self._report_resources()
             except Exception:  # the ticker must survive a broker hiccup
                 LOG.exception("Periodic task of compute service %s failed", self.host)
             wake = min(next_heartbeat, next_report)
             self._stopping.wait(timeout=max(0.0, wake - time.monotonic()))
+
+    def _jittered(self, interval: float, first: bool) -> float:
+        # Services started together (a host group rebooted, a fleet of
+        # threads) would otherwise heartbeat and report in lockstep, and the
+        # conductor would see bursts instead of a steady rate. The first
+        # period spreads them over the whole interval; later ones stay within
+        # 10% early, so no heartbeat comes later than the interval.
+        return interval * self._random.uniform(0.05 if first else 0.9, 1.0)
 
     def _report_resources(self) -> None:
         if self.dispatcher.hypervisor_down_reason is not None:
