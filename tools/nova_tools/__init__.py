@@ -1,0 +1,1 @@
+"""The repository tools' code; each executable in tools/ is a thin wrapper."""
