@@ -18,6 +18,8 @@ def _paths(rng: random.Random, kind: str) -> list[str]:
     def driver_file(name: str) -> str:
         return f"drivers/{name}/nova_driver_{name}/f{rng.randrange(30)}.py"
 
+    if kind == "package":  # the package the publish benchmark publishes
+        return [driver_file("libvirt")]
     if kind == "driver":
         name = rng.choice(DRIVERS)
         return [driver_file(name) for _ in range(rng.randint(1, 2))]
@@ -40,10 +42,17 @@ def pick_kind(rng: random.Random) -> str:
     return "common"
 
 
-def build(repo: str, commits: int, seed: int = 1, start: int = 1_388_534_400, branch: str = "main") -> None:
+def build(
+    repo: str,
+    commits: int,
+    seed: int = 1,
+    start: int = 1_388_534_400,
+    branch: str = "main",
+    kinds: list[str] | None = None,
+) -> None:
     """Create ``repo`` with ``commits`` commits on ``branch`` (plus merges), fast."""
     subprocess.run(["git", "init", "-q", "-b", branch, repo], check=True)
-    append(repo, commits, seed=seed, start=start, branch=branch, first=True)
+    append(repo, commits, seed=seed, start=start, branch=branch, first=True, kinds=kinds)
 
 
 def append(
