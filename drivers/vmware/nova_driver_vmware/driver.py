@@ -125,6 +125,12 @@ class VMwareDriver(api.ComputeDriver):
     hypervisor_type = "VMware vCenter Server"
     distribution = DISTRIBUTION
 
+    #: Capabilities never advertised, with the reason (for the support matrix).
+    MISSING = {
+        api.Capability.PAUSE: "vSphere has no pause (Nova's support matrix marks it missing for VMware)",
+        api.Capability.CONSOLE_OUTPUT: "vCenter's API offers no serial console log",
+    }
+
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
         self.register_opts(conf)
@@ -132,10 +138,7 @@ class VMwareDriver(api.ComputeDriver):
         self._package_version = virt_driver_info.package_version(DISTRIBUTION)
         self._hv_version = 0
         self._refs: dict[str, Any] = {}  # instance uuid -> VM reference (from our listings)
-        self._missing = {
-            api.Capability.PAUSE: "vSphere has no pause (Nova's support matrix: missing for VMware)",
-            api.Capability.CONSOLE_OUTPUT: "vCenter offers no serial console log through its API",
-        }
+        self._missing = dict(self.MISSING)
         self._capabilities = frozenset(
             {
                 api.Capability.REBOOT,
