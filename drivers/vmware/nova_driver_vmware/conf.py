@@ -67,5 +67,13 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         pass
 
 
+def describe(conf: cfg.ConfigOpts) -> str:
+    """The ``[vmware]`` options as ``name=value`` for logs; secret options masked."""
+    group = conf[GROUP]
+    return ", ".join(
+        f"{opt.dest}=***" if opt.secret else f"{opt.dest}={getattr(group, opt.dest)!r}" for opt in vmware_opts
+    )
+
+
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [(GROUP, vmware_opts)]

@@ -26,6 +26,7 @@ import functools
 import re
 import time
 import unicodedata
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -77,22 +78,44 @@ def _instance_uuid_of(args: tuple[Any, ...]) -> str:
 
 
 def translate(fault: vmodl.MethodFault, operation: str, instance_uuid: str) -> exc.VirtError:
-    """The contract exception for a vSphere fault (the original is logged)."""
+    """The contract exception for a vSphere fault (the original is logged).
+
+    Only errors the operation declares (``api.OPERATIONS[operation].all_errors``) are
+    raised; a fault with no declared counterpart becomes InternalError, whose
+    reference names the log line holding the original fault."""
     message = getattr(fault, "msg", None) or type(fault).__name__
+    reference = "vmware-" + uuid.uuid4().hex[:12]
     LOG.warning(
-        "vSphere fault during %s of %s: %s: %s", operation, instance_uuid, type(fault).__name__, message
+        "vSphere fault during %s of %s (%s): %s: %s",
+        operation,
+        instance_uuid,
+        reference,
+        type(fault).__name__,
+        message,
     )
-    if isinstance(fault, vmodl.fault.ManagedObjectNotFound):
-        return exc.InstanceNotFound(instance_uuid=instance_uuid)
-    if isinstance(fault, (vim.fault.DuplicateName, vim.fault.AlreadyExists)):
-        return exc.InstanceExists(instance_uuid=instance_uuid)
-    if isinstance(fault, vim.fault.InsufficientResourcesFault):
-        return exc.InsufficientResources(resource="cluster capacity", requested="-", available=message)
-    if isinstance(fault, vmodl.fault.NotSupported):
-        return exc.NotSupported(operation=operation, reason=message)
-    return exc.OperationFailed(
-        operation=operation, instance_uuid=instance_uuid, reason=f"{type(fault).__name__}: {message}"
-    )
+    error: exc.VirtError
+    if isinstance(fault, vmodl.fault.ManagedObjectNotFound) and instance_uuid != "-":
+        error = exc.InstanceNotFound(instance_uuid=instance_uuid)
+    elif isinstance(fault, (vim.fault.DuplicateName, vim.fault.AlreadyExists)) and instance_uuid != "-":
+        error = exc.InstanceExists(instance_uuid=instance_uuid)
+    elif isinstance(fault, vim.fault.InsufficientResourcesFault):
+        error = exc.InsufficientResources(resource="cluster capacity", requested="-", available=message)
+    elif isinstance(fault, (vim.fault.InvalidPowerState, vim.fault.InvalidState)) and instance_uuid != "-":
+        error = exc.InvalidInstanceState(
+            operation=operation,
+            instance_uuid=instance_uuid,
+            power_state=str(getattr(fault, "existingState", "?")),
+        )
+    elif isinstance(fault, vmodl.fault.NotSupported):
+        error = exc.NotSupported(operation=operation, reason=message)
+    else:
+        error = exc.OperationFailed(
+            operation=operation, instance_uuid=instance_uuid, reason=f"{type(fault).__name__}: {message}"
+        )
+    op = api.OPERATIONS.get(operation)
+    if op is not None and not isinstance(error, op.all_errors):
+        error = exc.InternalError(operation=operation, error_type=type(fault).__name__, reference=reference)
+    return error
 
 
 def contract_errors(operation: str) -> Callable[[F], F]:
@@ -157,6 +180,7 @@ class VMwareDriver(api.ComputeDriver):
 
     def start(self) -> None:
         """Log in and find the cluster, its datacenter, VM folder and datastore."""
+        LOG.debug("[vmware] options: %s", vmware_conf.describe(self.conf))
         self.session.invoke(self._discover, "start")
         self.session.start_keepalive()
         LOG.info(
@@ -242,6 +266,12 @@ class VMwareDriver(api.ComputeDriver):
         while result is not None and result.token:
             result = collector.ContinueRetrievePropertiesEx(result.token)
             objects_.extend(result.objects)
+        for item in objects_:
+            for missing in item.missingSet or []:
+                # A property refused for the whole session (expired, logged out) is the
+                # session's fault, not the object's: let the session log in again.
+                if isinstance(missing.fault, (vim.fault.NotAuthenticated, vim.fault.NoPermission)):
+                    raise missing.fault
         return objects_
 
     def _owned_vms(self, si: Any) -> list[dict[str, Any]]:
@@ -348,7 +378,7 @@ class VMwareDriver(api.ComputeDriver):
             for item in self._retrieve(si, spec):
                 props = {p.name: p.val for p in item.propSet}
                 if isinstance(item.obj, vim.ClusterComputeResource):
-                    summary = props["summary"]
+                    summary = props.get("summary")
                 else:
                     capacity += int(props.get("summary.capacity") or 0)
                     free += int(props.get("summary.freeSpace") or 0)

@@ -119,6 +119,15 @@ class VCenterSession:
 
             setattr(stub, name, counted)
 
+    @staticmethod
+    def _session_lost(si: Any) -> bool:
+        try:
+            return si.content.sessionManager.currentSession is None
+        except (vim.fault.NotAuthenticated, vim.fault.NoPermission):
+            return True
+        except vmodl.MethodFault:
+            return False
+
     def service_instance(self) -> Any:
         with self._lock:
             return self._si if self._si is not None else self._login()
@@ -132,12 +141,21 @@ class VCenterSession:
         """Run ``call(service_instance)``; log in again and retry on an expired session
         or a broken connection; HypervisorUnavailable when vCenter stays unreachable."""
         attempts = self.conf.vmware.api_retry_count + 1
+        LOG.debug("vCenter call: %s", what)
         for attempt in range(attempts):
             si = self.service_instance()
             try:
                 return call(si)
             except vim.fault.NotAuthenticated:
                 LOG.info("vCenter session expired during %s; logging in again", what)
+                self.drop()
+            except (vim.fault.NoPermission, vmodl.fault.ManagedObjectNotFound):
+                # vcsim (and a vCenter whose session ended) answers NoPermission, or
+                # ManagedObjectNotFound for the session's own views: log in again only
+                # when the session is really gone.
+                if not self._session_lost(si):
+                    raise
+                LOG.info("vCenter session ended during %s; logging in again", what)
                 self.drop()
             except CONNECTION_ERRORS as error:
                 self.drop()

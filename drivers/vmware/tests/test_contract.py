@@ -2,26 +2,32 @@
 ``nova-compute-vmware`` process over RabbitMQ. Both start and stop what they need."""
 
 import atexit
-import os
+import logging
 import pathlib
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
+import time
 import uuid
 
 import pytest
 
 kit = pytest.importorskip("nova_contract_tests", reason="the contract kit (contract-tests/) is not installed")
 
+from vcsim_support import (  # noqa: E402
+    RABBIT_URL,
+    ComputeProcess,
+    Vcsim,
+    compute_script,
+    rabbit_unavailable,
+    unavailable,
+)
+
+from nova_common import objects  # noqa: E402
+from nova_common.virt import exceptions as exc  # noqa: E402
 from nova_contract_tests.config import KitConfig  # noqa: E402
 from nova_contract_tests.pytest_support import make_kit_test  # noqa: E402
 from nova_contract_tests.runner import run_kit  # noqa: E402
 
-RABBIT_URL = os.environ.get("RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
 _CONF_DIR = pathlib.Path(tempfile.mkdtemp(prefix="nova-vmware-kit-"))
 atexit.register(shutil.rmtree, _CONF_DIR, True)
 _IN_PROCESS_CONF = _CONF_DIR / "vmware.conf"
@@ -37,53 +43,23 @@ def vcsim_config(vcsim):
 test_contract_in_process = make_kit_test(KitConfig(driver="vmware", config_files=[str(_IN_PROCESS_CONF)]))
 
 
-def _rabbit_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5672), timeout=1):
-            return True
-    except OSError:
-        return False
+def _need_black_box() -> None:
+    why = rabbit_unavailable()
+    if why:
+        pytest.skip(why)
+    if compute_script() is None:
+        pytest.skip("nova-compute-vmware is not installed (pip install -e drivers/vmware)")
 
 
 @pytest.fixture
 def compute_process(tmp_path, vcsim):
-    """A nova-compute-vmware process against vcsim, serving a unique host over RabbitMQ."""
-    if not _rabbit_reachable():
-        pytest.skip("no RabbitMQ on 127.0.0.1:5672")
-    script = shutil.which("nova-compute-vmware") or shutil.which(
-        "nova-compute-vmware", path=os.path.dirname(sys.executable)
-    )
-    if script is None:
-        pytest.skip("nova-compute-vmware is not installed (pip install -e drivers/vmware)")
-    host = f"vmware-kit-{uuid.uuid4().hex[:8]}"
-    config = tmp_path / "compute.conf"
-    config.write_text(
-        f"[DEFAULT]\nhost = {host}\ntransport_url = {RABBIT_URL}\n"
-        "[compute]\nheartbeat_interval = 5\nresource_report_interval = 5\n" + vcsim.config()
-    )
-    process = subprocess.Popen(
-        [script, f"--config-file={config}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    serving = threading.Event()
-    output: list[str] = []
-
-    def relay() -> None:
-        for line in process.stdout:
-            output.append(line)
-            if "serving host" in line:
-                serving.set()
-
-    threading.Thread(target=relay, daemon=True).start()
+    """A nova-compute-vmware process against the session's vcsim, over RabbitMQ."""
+    _need_black_box()
+    service = ComputeProcess(vcsim, tmp_path).start()
     try:
-        assert serving.wait(timeout=60), f"nova-compute-vmware did not start: {''.join(output[-20:])}"
-        yield host, process, output
+        yield service.host, service.process, service.output
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        service.stop()
 
 
 def test_contract_black_box_over_rabbitmq(compute_process):
@@ -96,6 +72,82 @@ def test_contract_black_box_over_rabbitmq(compute_process):
     skipped = {t.operation for t in report.tests if t.outcome == "skipped"}
     assert {"pause", "unpause", "get_console_output"} <= skipped
     assert process.poll() is None  # still serving after the whole run
+
+
+def _instance() -> objects.Instance:
+    return objects.Instance(
+        uuid=str(uuid.uuid4()),
+        display_name="black-box restart",
+        host="-",
+        flavor=objects.Flavor(flavorid="1", name="m1.nano", vcpus=1, memory_mb=64, root_gb=0),
+        image=objects.ImageMeta(id=str(uuid.uuid4()), name="cirros"),
+    )
+
+
+def _until(call, timeout: float = 30.0):
+    """``call()`` until it stops raising HypervisorUnavailable (the service retries its login)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except exc.HypervisorUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def test_black_box_service_survives_vcsim_killed_and_restarted(tmp_path):
+    """vcsim is killed under a running nova-compute-vmware and started again on the same port:
+    the service keeps running, answers HypervisorUnavailable in between, then logs in again
+    and serves. The process runs at DEBUG; the password is in none of its output."""
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    _need_black_box()
+    from nova_contract_tests.targets import BlackBoxTarget
+
+    secret = "bb-pw-" + uuid.uuid4().hex
+    sim = Vcsim(vms=0).start()
+    service = None
+    target = None
+    try:
+        service = ComputeProcess(sim, tmp_path, debug=True, password=secret).start()
+        target = BlackBoxTarget(KitConfig(transport_url=RABBIT_URL, host=service.host, rpc_timeout=30))
+        target.open()
+        inst = _instance()
+        target.call("spawn", instance=inst, network_info=objects.NetworkInfo(objects=[]))
+        assert [i.uuid for i in target.call("list_instances").objects] == [inst.uuid]
+
+        sim.kill()
+        for operation, kwargs in (
+            ("list_instances", {}),
+            ("get_host_resources", {}),
+            ("get_info", {"instance": inst}),
+        ):
+            with pytest.raises(exc.HypervisorUnavailable):
+                target.call(operation, **kwargs)
+        assert service.alive(), "".join(service.output[-30:])
+
+        sim.start()  # the same port; a fresh inventory (the old VM died with vcsim)
+        assert sim.port == int(service.config.read_text().split("host_port = ")[1].split()[0])
+        assert _until(lambda: target.call("list_instances")).objects == []
+        again = _instance()
+        target.call("spawn", instance=again, network_info=objects.NetworkInfo(objects=[]))
+        assert target.call("get_info", instance=again).power_state == "running"
+        target.call("destroy", instance=again)
+        assert service.alive()
+    finally:
+        if target is not None:
+            target.close()
+        if service is not None:
+            service.stop()
+        sim.stop()
+    text = "".join(service.output)
+    assert "DEBUG" in text, "the service should have logged at DEBUG"
+    assert "Logged in to vCenter" in text
+    assert text.count("Logged in to vCenter") >= 2, "no second login after vcsim came back"
+    assert secret not in text, "the vCenter password reached the service's output"
+    logging.getLogger(__name__).info("service output: %d lines, password in none", len(text.splitlines()))
 
 
 def test_support_matrix_names_every_missing_operation_with_its_reason():

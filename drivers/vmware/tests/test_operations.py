@@ -1,6 +1,7 @@
 """The VMware driver against vcsim: ownership, bulk reads, session handling, errors."""
 
 import logging
+import time
 import uuid
 
 import pytest
@@ -176,5 +177,49 @@ def test_password_is_in_no_log_line_at_any_level(vcsim, caplog):
         VMwareDriver(bad).start()
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "host_password" in text  # the option was logged, masked
+    assert "host_password=***" in text  # the driver's own DEBUG line of its options
     assert secret not in text and secret not in str(raised.value)
     assert isinstance(conf, cfg.ConfigOpts)
+
+
+def test_expired_session_logs_in_again(driver):
+    """vCenter ends the session behind the driver's back: the next call gets NotAuthenticated,
+    logs in again and succeeds."""
+    si = driver.session.service_instance()
+    logins = driver.session.logins
+    si.content.sessionManager.Logout()
+    assert driver.list_instances().objects == []
+    assert driver.session.logins == logins + 1
+    assert driver.get_host_resources().vcpus > 0
+
+
+def test_stop_logs_out(vcsim):
+    from pyVmomi import vim
+
+    from nova_driver_vmware.driver import VMwareDriver
+
+    driver = VMwareDriver(make_conf(vcsim.config()))
+    driver.start()
+    si = driver.session.service_instance()
+    assert si.content.sessionManager.currentSession is not None
+    driver.stop()
+    with pytest.raises(vim.fault.NotAuthenticated):
+        si.CurrentTime()  # the old session is gone
+
+
+def test_keepalive_touches_the_session(vcsim):
+    from nova_driver_vmware.driver import VMwareDriver
+
+    conf = make_conf(vcsim.config())
+    conf.set_override("keepalive_interval", 0.05, group="vmware")
+    driver = VMwareDriver(conf)
+    driver.start()
+    try:
+        before = driver.session.round_trips
+        deadline = time.monotonic() + 5
+        while driver.session.round_trips < before + 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert driver.session.round_trips >= before + 3, "no keep-alive calls"
+    finally:
+        driver.stop()
+    assert driver.session._keepalive is None

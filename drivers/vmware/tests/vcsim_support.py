@@ -8,7 +8,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
+import uuid
 from urllib.parse import urlparse
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -85,3 +88,80 @@ class Vcsim:
             f"host_username = {parsed.username}\nhost_password = {password or parsed.password}\n"
             "insecure = true\ntask_poll_interval = 0.02\nreconnect_interval = 0\n"
         )
+
+
+RABBIT_URL = os.environ.get("RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
+
+
+def rabbit_unavailable(url: str = RABBIT_URL) -> str | None:
+    """Why the RabbitMQ of ``url`` cannot be used here, or None."""
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5672), timeout=1):
+            return None
+    except OSError as error:
+        return f"no RabbitMQ at {parsed.hostname}:{parsed.port or 5672} ({error})"
+
+
+def compute_script() -> str | None:
+    return shutil.which("nova-compute-vmware") or shutil.which(
+        "nova-compute-vmware", path=os.path.dirname(sys.executable)
+    )
+
+
+class ComputeProcess:
+    """A ``nova-compute-vmware`` process against a vcsim, serving a unique host over RabbitMQ.
+
+    Its output (stdout and stderr, every log line) is kept in :attr:`output`."""
+
+    def __init__(self, sim: Vcsim, workdir: pathlib.Path, debug: bool = False, password: str | None = None):
+        self.sim = sim
+        self.host = f"vmware-kit-{uuid.uuid4().hex[:8]}"
+        self.config = pathlib.Path(workdir) / f"{self.host}.conf"
+        self.config.write_text(
+            f"[DEFAULT]\nhost = {self.host}\ntransport_url = {RABBIT_URL}\ndebug = {str(debug).lower()}\n"
+            "[compute]\nheartbeat_interval = 5\nresource_report_interval = 5\n"
+            "hypervisor_retry_interval = 1\n" + sim.config(password=password)
+        )
+        self.output: list[str] = []
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self, timeout: float = 60) -> ComputeProcess:
+        script = compute_script()
+        if script is None:
+            raise RuntimeError("nova-compute-vmware is not installed (pip install -e drivers/vmware)")
+        self.process = subprocess.Popen(
+            [script, f"--config-file={self.config}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        serving = threading.Event()
+
+        def relay() -> None:
+            assert self.process is not None and self.process.stdout is not None
+            for line in self.process.stdout:
+                self.output.append(line)
+                if "serving host" in line:
+                    serving.set()
+
+        threading.Thread(target=relay, daemon=True).start()
+        if not serving.wait(timeout=timeout):
+            self.stop()
+            raise RuntimeError(f"nova-compute-vmware did not start: {''.join(self.output[-20:])}")
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
