@@ -66,7 +66,7 @@ VM_PROPERTIES = [
     "summary.quickStats.guestMemoryUsage",
 ]
 
-_MOUNTPOINT = re.compile(r"(?:/dev/)?(?:sd|vd|xvd)([b-p])")
+_MOUNTPOINT = re.compile(r"(?:/dev/)?(?:sd|vd|xvd)([b-o])")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -615,7 +615,9 @@ class VMwareDriver(api.ComputeDriver):
         match = _MOUNTPOINT.fullmatch(mountpoint)
         if not match:
             raise exc.InvalidRequest(
-                field="attachment.mountpoint", value=mountpoint, reason="expected /dev/sdb .. /dev/sdp"
+                field="attachment.mountpoint",
+                value=mountpoint,
+                reason="expected /dev/sdb .. /dev/sdo (SCSI units 1-15, 7 is the controller)",
             )
         unit = ord(match.group(1)) - ord("a")
         return unit + 1 if unit >= 7 else unit  # SCSI unit 7 is the controller's own

@@ -155,3 +155,17 @@ def test_support_matrix_names_every_missing_operation_with_its_reason():
     for operation in ("pause", "unpause", "get_console_output"):
         assert f"| {operation} | " in text
     assert "vSphere has no pause" in text
+
+
+def test_support_matrix_is_the_kits_rendering_of_the_kept_reports():
+    """doc/support-matrix.md's table is what ``nova-contract-tests matrix`` makes of the JSON
+    reports kept next to it (regenerate with doc/generate_support_matrix.py)."""
+    from nova_contract_tests import matrix
+
+    doc = pathlib.Path(__file__).resolve().parent.parent / "doc"
+    reports = sorted(doc.glob("kit-report-*.json"))
+    assert {r.name for r in reports} == {"kit-report-in-process.json", "kit-report-black-box.json"}
+    loaded = matrix.load_reports([str(r) for r in reports[::-1]])  # in-process first, as generated
+    assert all(r["summary"]["failed"] == 0 for r in loaded)
+    table = matrix.render_markdown(loaded).rstrip()
+    assert (doc / "support-matrix.md").read_text().startswith(table)
