@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -44,6 +46,8 @@ from nova_driver_fake import FakeDriver  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results")
 MEMORY_URL = "kombu+memory:////"
+RABBIT_URL = os.environ.get("RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu() -> float:
@@ -51,7 +55,172 @@ def cpu() -> float:
     return t.user + t.system
 
 
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of another process, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def wait_line(proc: subprocess.Popen, prefix: str) -> None:
+    """Read the process's output (log lines too) until a line starts with ``prefix``."""
+    for line in proc.stdout:
+        if line.startswith(prefix):
+            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # keep draining
+            return
+    raise RuntimeError(f"{proc.args[:3]} exited before printing {prefix!r}")
+
+
+def run_rabbit(hosts: int, boots: int, window: float, heartbeat: float, report: float, tmp: str) -> dict:
+    """The conductor as a ``nova-common conductor`` process and the compute
+    services as threads of a few ``compute_fleet.py`` processes, over RabbitMQ."""
+    tag = uuid.uuid4().hex[:8]
+    exchange = f"bench-{tag}"
+    db_url = f"sqlite:///{tmp}/bench-{tag}.sqlite"
+    db = Database(db_url)
+    db_sync(db.engine)
+    config = os.path.join(tmp, f"conductor-{tag}.conf")
+    with open(config, "w") as out:
+        out.write(
+            f"[DEFAULT]\ntransport_url = {RABBIT_URL}\ncontrol_exchange = {exchange}\n"
+            f"[database]\nconnection = {db_url}\n"
+            f"[conductor]\nserver = bench-{tag}\nservice_down_time = {max(60.0, heartbeat * 6)}\n"
+            "sync_power_state_interval = 0\nworkers = 64\n"
+        )
+    conductor = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from nova_common.cmd.manage import main; main()",
+            "conductor",
+            "--config-file",
+            config,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    wait_line(conductor, "nova-common conductor: serving")
+    procs = max(1, min(8, hosts // 125))
+    fleets = []
+    for p in range(procs):
+        count = hosts // procs + (1 if p < hosts % procs else 0)
+        fleets.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    os.path.join(HERE, "compute_fleet.py"),
+                    "--transport-url",
+                    RABBIT_URL,
+                    "--control-exchange",
+                    exchange,
+                    "--prefix",
+                    f"r{tag}-{p}",
+                    "--count",
+                    str(count),
+                    "--heartbeat-interval",
+                    str(heartbeat),
+                    "--resource-report-interval",
+                    str(report),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        )
+    try:
+        return _measure_rabbit(
+            hosts, boots, window, heartbeat, report, tag, exchange, db, conductor, fleets, procs
+        )
+    finally:
+        for proc in [conductor, *fleets]:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in [conductor, *fleets]:
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        db.dispose()
+
+
+def _measure_rabbit(
+    hosts, boots, window, heartbeat, report, tag, exchange, db, conductor, fleets, procs
+) -> dict:
+    for fleet in fleets:
+        wait_line(fleet, "ready ")
+    wait_for(lambda: len(db.list_services()) == hosts, timeout=300, interval=0.5)
+    time.sleep(max(heartbeat, 2.0) + 1)
+
+    def sample() -> tuple[float, float]:
+        return proc_cpu(conductor.pid), sum(proc_cpu(f.pid) for f in fleets)
+
+    (cond0, fleet0), w0 = sample(), time.monotonic()
+    time.sleep(window)
+    (cond1, fleet1), elapsed = sample(), time.monotonic() - w0
+    conductor_idle = (cond1 - cond0) / elapsed
+    computes_idle = (fleet1 - fleet0) / elapsed
+
+    conf = conductor_conf(control_exchange=exchange)
+    transport = get_core_transport(conf, RABBIT_URL)
+    api = ComputeAPI(conf, transport, timeout=120)
+    accepted, lock = [], threading.Lock()
+    names = iter(range(boots))
+    (cond0, fleet0), w0 = sample(), time.monotonic()
+
+    def client():
+        while True:
+            with lock:
+                i = next(names, None)
+            if i is None:
+                return
+            vm = api.create(f"bench-{i}", flavor="m1.tiny", wait=False)
+            with lock:
+                accepted.append(vm)
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    accept_s = time.monotonic() - w0
+    wait_for(lambda: db.count_instances().get("active", 0) == boots, timeout=600, interval=0.1)
+    boot_s = time.monotonic() - w0
+    cond1, fleet1 = sample()
+
+    api.close()
+    transport.cleanup()
+    return {
+        "transport": "rabbit",
+        "database": "sqlite",
+        "hosts": hosts,
+        "compute_processes": procs,
+        "heartbeat_interval_s": heartbeat,
+        "resource_report_interval_s": report,
+        "idle_cpu_computes_only_pct": round(computes_idle * 100, 1),
+        "idle_cpu_with_conductor_pct": round((computes_idle + conductor_idle) * 100, 1),
+        "conductor_idle_cpu_pct": round(conductor_idle * 100, 1),
+        "heartbeats_per_s": round(hosts / heartbeat, 1),
+        "reports_per_s": round(hosts / report, 1),
+        "conductor_cpu_per_message_us_rpc": round(
+            conductor_idle / max(1e-9, hosts / heartbeat + hosts / report) * 1e6, 1
+        ),
+        "conductor_cpu_per_heartbeat_us_direct": None,
+        "conductor_cpu_per_report_us_direct": None,
+        "boots": boots,
+        "boots_per_s": round(boots / boot_s, 1),
+        "creates_accepted_per_s": round(boots / accept_s, 1),
+        "process_cpu_per_boot_ms": round(((cond1 - cond0) + (fleet1 - fleet0)) / boots * 1000, 2),
+        "conductor_cpu_per_boot_ms": round((cond1 - cond0) / boots * 1000, 2),
+    }
+
+
+def phase(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: float, tmp: str) -> dict:
+    phase(f"kombu+memory, {hosts} hosts: starting the compute services")
     tag = uuid.uuid4().hex[:8]
     conf = conductor_conf(
         control_exchange=f"bench-{tag}",
@@ -63,6 +232,9 @@ def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: fl
         },
     )
     conf.set_override("executor_thread_pool_size", 64)
+    # One transport carries every compute service of this process: give its
+    # connection pool room for their concurrent casts.
+    conf.set_override("rpc_conn_pool_size", 200, group="oslo_messaging_rabbit")
     transport = get_core_transport(conf, MEMORY_URL)
     db = Database(f"sqlite:///{tmp}/bench-{tag}.sqlite")
     db_sync(db.engine)
@@ -81,6 +253,7 @@ def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: fl
     time.sleep(window)
     computes_only = (cpu() - c0) / (time.monotonic() - w0)
 
+    phase("idle window without a conductor done; starting the conductor")
     conductor = ConductorService(conf, transport, db, reconcile_on_start=False)
     conductor.start()
     for service in computes:  # register with the conductor now listening
@@ -116,6 +289,7 @@ def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: fl
     api = ComputeAPI(conf, transport, timeout=120)
     accepted, lock = [], threading.Lock()
     names = iter(range(boots))
+    phase(f"booting {boots} instances")
     c0, w0 = cpu(), time.monotonic()
 
     def client():
@@ -170,23 +344,29 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--hosts", type=int, action="append")
+    parser.add_argument(
+        "--transport", choices=["memory", "rabbit"], action="append", help="default: both (quick: memory)"
+    )
     args = parser.parse_args()
     sizes = args.hosts or ([50] if args.quick else [100, 1000])
+    transports = args.transport or (["memory"] if args.quick else ["memory", "rabbit"])
     import tempfile
 
     tmp = tempfile.mkdtemp(prefix="bench-core-")
     results = []
-    for hosts in sizes:
-        boots = 100 if args.quick else max(200, hosts)
-        result = run_size(
-            hosts, boots, window=5.0 if args.quick else 20.0, heartbeat=10.0, report=60.0, tmp=tmp
-        )
-        print(json.dumps(result), flush=True)
-        results.append(result)
+    for transport in transports:
+        run = run_size if transport == "memory" else run_rabbit
+        for hosts in sizes:
+            boots = 100 if args.quick else max(500, hosts)
+            result = run(
+                hosts, boots, window=5.0 if args.quick else 20.0, heartbeat=10.0, report=60.0, tmp=tmp
+            )
+            print(json.dumps(result), flush=True)
+            results.append(result)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "core.json"), "w") as out:
         json.dump(results, out, indent=2)
-    keys = list(results[0])
+    keys = list(dict.fromkeys(k for result in results for k in result))
     with open(os.path.join(RESULTS, "core.md"), "w") as out:
         out.write("# Compute core benchmark\n\n")
         out.write(
@@ -194,7 +374,7 @@ def main() -> int:
         )
         out.write("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys) + "\n")
         for result in results:
-            out.write("| " + " | ".join(str(result[k]) for k in keys) + " |\n")
+            out.write("| " + " | ".join(str(result.get(k, "")) for k in keys) + " |\n")
     return 0
 
 
