@@ -20,7 +20,8 @@ import (
 
 func main() {
 	port := flag.Int("port", 0, "port on 127.0.0.1 (0: a free one)")
-	machines := flag.Int("vm", 2, "VMs made at start on each host and cluster")
+	datacenters := flag.Int("dc", 1, "datacenters")
+	machines := flag.Int("vm", 2, "VMs made at start on each host and cluster (0: none)")
 	clusters := flag.Int("cluster", 1, "clusters")
 	clusterHosts := flag.Int("cluster-host", 3, "hosts in each cluster")
 	hosts := flag.Int("host", 1, "standalone hosts")
@@ -28,6 +29,7 @@ func main() {
 	flag.Parse()
 
 	model := simulator.VPX()
+	model.Datacenter = *datacenters
 	model.Machine = *machines
 	model.Cluster = *clusters
 	model.ClusterHost = *clusterHosts
