@@ -126,36 +126,58 @@ def test_unreachable_vcenter_is_hypervisor_unavailable():
 
 
 def test_vcsim_killed_mid_run_then_back(caplog):
-    """The driver survives vCenter going away, says HypervisorUnavailable, then logs in again."""
+    """Through a running compute service: vCenter goes away mid-run, the service survives and
+    answers HypervisorUnavailable, vCenter comes back, the next call logs in again and succeeds."""
     why = unavailable()
     if why:
         pytest.skip(why)
+    from nova_common.rpc import get_transport
+    from nova_common.scaffold import conf as scaffold_conf
+    from nova_common.scaffold.service import ComputeService
+    from nova_common.virt.rpcapi import VirtAPIClient
     from nova_driver_vmware.driver import VMwareDriver
 
     secret = "s3cr3t-" + uuid.uuid4().hex
     caplog.set_level(logging.DEBUG)
     sim = Vcsim(vms=0).start()
+    conf = make_conf(sim.config(password=secret))
+    scaffold_conf.register_opts(conf)
+    host_name = f"vmware-{uuid.uuid4().hex[:8]}"
+    conf.set_override("host", host_name)
+    conf.set_override("hypervisor_retry_interval", 0.1, group="compute")
+    transport = get_transport(conf, "kombu+memory:////")
+    driver = VMwareDriver(conf)
+    service = ComputeService(conf, driver, transport=transport)
+    service.start()
+    client = VirtAPIClient(conf, transport=transport)
     try:
-        driver = VMwareDriver(make_conf(sim.config(password=secret)))
-        driver.start()
-        inst = make_instance()
-        driver.spawn(inst, NO_NET)
+        remote = client.host(host_name)
+        instance = make_instance()
+        assert remote.spawn(instance=instance, network_info=NO_NET).power_state == PowerState.RUNNING
         logins = driver.session.logins
+
         sim.kill()
+        for _ in range(2):
+            with pytest.raises(exc.HypervisorUnavailable):
+                remote.list_instances()
         with pytest.raises(exc.HypervisorUnavailable):
-            driver.list_instances()
-        with pytest.raises(exc.HypervisorUnavailable):
-            driver.get_host_resources()
-        sim.start()  # same port, fresh inventory
-        assert driver.list_instances().objects == []  # the old instance died with vcsim
+            remote.get_info(instance=instance)
+        assert service.started and service._ticker.is_alive()
+        assert remote.get_driver_info().driver_name == "vmware"
+
+        sim.start()  # the same port; vcsim starts from a fresh inventory
+        assert remote.list_instances().objects == []  # the old VM died with vcsim
         assert driver.session.logins == logins + 1
-        driver.spawn(make_instance(name="after the restart"), NO_NET)
-        assert len(driver.list_instances().objects) == 1
-        driver.stop()
+        fresh = make_instance(name="after the restart")
+        remote.spawn(instance=fresh, network_info=NO_NET)
+        assert [i.uuid for i in remote.list_instances().objects] == [fresh.uuid]
+        remote.destroy(instance=fresh)
     finally:
+        service.stop()
+        transport.cleanup()
         sim.stop()
     text = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
-    assert "HypervisorUnavailable" in text or "cannot be reached" in text or "connection failed" in text
+    assert "cannot be reached" in text or "connection failed" in text
     assert secret not in text, "the vCenter password reached a log line"
 
 
