@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from nova_tools import publish
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from nova_tools import review_load
 
 TOOL = pathlib.Path(__file__).resolve().parents[1] / "review-load"

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from nova_tools import owners as owners_mod
 from nova_tools import review_policy
 
