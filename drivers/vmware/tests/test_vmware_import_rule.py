@@ -53,3 +53,22 @@ def test_rule_names_file_and_import(tmp_path):
         "bad_driver/mod.py:4 imports nova_common",
         "bad_driver/mod.py:6 imports nova_common.virtual",
     ]
+
+
+def test_no_other_driver_is_imported():
+    """Drivers are released on their own cadence: none imports another."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            found += [
+                f"{path.name}:{node.lineno} imports {name}"
+                for name in names
+                if name.startswith("nova_driver_") and not name.startswith("nova_driver_vmware")
+            ]
+    assert found == []
