@@ -150,6 +150,38 @@ def test_black_box_service_survives_vcsim_killed_and_restarted(tmp_path):
     logging.getLogger(__name__).info("service output: %d lines, password in none", len(text.splitlines()))
 
 
+def test_black_box_service_started_before_vcenter_serves_once_it_answers(tmp_path):
+    """nova-compute-vmware started while vCenter is down: it runs, registers, answers
+    HypervisorUnavailable, keeps retrying, and serves once vcsim answers on its port."""
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    _need_black_box()
+    from nova_contract_tests.targets import BlackBoxTarget
+
+    sim = Vcsim(vms=0).start()
+    sim.kill()  # keep its port for the config, then let the service start against nothing
+    service = target = None
+    try:
+        service = ComputeProcess(sim, tmp_path).start()
+        target = BlackBoxTarget(KitConfig(transport_url=RABBIT_URL, host=service.host, rpc_timeout=30))
+        target.open()
+        assert target.driver_info.driver_name == "vmware"
+        with pytest.raises(exc.HypervisorUnavailable, match="cannot be reached"):
+            target.call("list_instances")
+        assert service.alive()
+        sim.start()
+        assert _until(lambda: target.call("list_instances"), timeout=60).objects == []
+        assert target.call("get_host_resources").vcpus > 0
+    finally:
+        if target is not None:
+            target.close()
+        if service is not None:
+            service.stop()
+        sim.stop()
+    assert "cannot reach its hypervisor" in "".join(service.output)
+
+
 def test_support_matrix_names_every_missing_operation_with_its_reason():
     text = (pathlib.Path(__file__).resolve().parent.parent / "doc" / "support-matrix.md").read_text()
     for operation in ("pause", "unpause", "get_console_output"):
