@@ -7,6 +7,7 @@
   ``SoapStubAdapter.InvokeMethod``/``InvokeAccessor`` before the driver logs in
   (it does not trust the driver's own counter, and checks the two agree).
   Target: round trips independent of the VM count.
+* ``get_host_resources`` likewise (cluster, datastores and owned VMs in one retrieval).
 * spawn + destroy pairs per second.
 
 vcsim answers from memory, so the times measure the driver, pyvmomi and the
@@ -70,6 +71,7 @@ def main() -> int:
     if why:
         print(f"bench_vmware: skipped, {why}")
         return 0
+    load_before = round(os.getloadavg()[0], 2)
     sizes = [10, 50] if args.quick else [10, 500]
     soap = SoapCounter()  # before the first login
     sim = Vcsim(vms=1).start()
@@ -123,10 +125,11 @@ def main() -> int:
             for name, call in (
                 ("list_instances", driver.list_instances),
                 ("get_info", lambda: driver.get_info(owned[len(owned) // 2])),
+                ("get_host_resources", driver.get_host_resources),
             ):
                 call()  # warm
                 times, trips = [], []
-                for _ in range(20 if name == "list_instances" else 100):
+                for _ in range(100 if name == "get_info" else 20):
                     before, own_before = soap.calls, driver.session.round_trips
                     t0 = time.perf_counter()
                     result = call()
@@ -153,10 +156,13 @@ def main() -> int:
     trips = {(r["operation"], r["owned_vms"]): r["soap_round_trips"] for r in rows}
     constant = all(
         trips[("list_instances", s)] == trips[("list_instances", sizes[0])] for s in sizes
-    ) and all(trips[("get_info", s)] == trips[("get_info", sizes[0])] for s in sizes)
+    ) and all(
+        trips[(op, s)] == trips[(op, sizes[0])] for op in ("get_info", "get_host_resources") for s in sizes
+    )
     meta = {
         "when": datetime.datetime.now().isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
+        "load_1min_before_after": [load_before, round(os.getloadavg()[0], 2)],
         "python": platform.python_version(),
         "backend": "vcsim (govmomi 0.24.2, Debian) over https on 127.0.0.1",
     }
@@ -170,7 +176,10 @@ def main() -> int:
     lines = [
         "# VMware driver benchmark",
         "",
-        f"{meta['when']}, {meta['cpus']} CPUs, Python {meta['python']}, {meta['backend']}. Driver called "
+        f"{meta['when']}, {meta['cpus']} CPUs (1-minute load {meta['load_1min_before_after'][0]} before,"
+        f" {meta['load_1min_before_after'][1]} after: other work shares the machine),"
+        f" Python {meta['python']},"
+        f" {meta['backend']}. Driver called "
         "directly (no RPC); SOAP round trips counted by the bench on pyvmomi's SoapStubAdapter "
         "(InvokeMethod + InvokeAccessor), max over the samples. bench_vmware.py.",
         "",

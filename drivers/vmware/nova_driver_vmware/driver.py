@@ -15,7 +15,7 @@ what is vSphere-specific:
 * **Bulk reads.** ``list_instances`` is one ``RetrievePropertiesEx`` over a
   container view of the cluster's VMs, whatever their number;
   ``get_host_resources`` adds one retrieval of the cluster and datastore
-  summaries. ``get_info`` is one retrieval of one VM (its reference cached).
+  summaries in the same retrieval. ``get_info`` is one retrieval of one VM (its reference cached).
 * **Errors.** vSphere faults never cross the wire: they are mapped to the
   contract's exceptions (:func:`translate`) and the original is logged.
 """
@@ -274,25 +274,33 @@ class VMwareDriver(api.ComputeDriver):
                     raise missing.fault
         return objects_
 
-    def _owned_vms(self, si: Any) -> list[dict[str, Any]]:
-        """Every VM of ours in the cluster with its properties: one retrieval."""
+    def _owned_vms(self, si: Any, extra_objects: list[Any] = (), extra_props: list[Any] = ()) -> Any:
+        """Every VM of ours in the cluster with its properties: one retrieval.
+
+        ``extra_objects``/``extra_props`` ride along in the same retrieval (the cluster and
+        datastore summaries for get_host_resources); then ``(owned, other items)`` is returned."""
         self._inventory(si)
         traversal = PC.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)
         spec = PC.FilterSpec(
-            objectSet=[PC.ObjectSpec(obj=self._view, skip=True, selectSet=[traversal])],
-            propSet=[PC.PropertySpec(type=vim.VirtualMachine, pathSet=VM_PROPERTIES)],
+            objectSet=[PC.ObjectSpec(obj=self._view, skip=True, selectSet=[traversal])]
+            + [PC.ObjectSpec(obj=o, skip=False) for o in extra_objects],
+            propSet=[PC.PropertySpec(type=vim.VirtualMachine, pathSet=VM_PROPERTIES)] + list(extra_props),
         )
         owned = []
+        others = []
         for item in self._retrieve(si, spec):
             props = {p.name: p.val for p in item.propSet}
             props["obj"] = item.obj
+            if not isinstance(item.obj, vim.VirtualMachine):
+                others.append(props)
+                continue
             extra = {o.key: o.value for o in props.get("config.extraConfig") or []}
             if not self._ours(extra) or not props.get("config.instanceUuid"):
                 continue
             props["extra"] = extra
             self._refs[props["config.instanceUuid"]] = item.obj
             owned.append(props)
-        return owned
+        return (owned, others) if extra_objects else owned
 
     def _vm_props(self, si: Any, instance: objects.Instance) -> dict[str, Any]:
         """Our VM of ``instance`` with its properties, else InstanceNotFound."""
@@ -365,24 +373,22 @@ class VMwareDriver(api.ComputeDriver):
     def get_host_resources(self) -> objects.HostResources:
         def read(si: Any) -> objects.HostResources:
             self._inventory(si)
-            spec = PC.FilterSpec(
-                objectSet=[PC.ObjectSpec(obj=self._cluster, skip=False)]
-                + [PC.ObjectSpec(obj=d, skip=False) for d in self._datastores],
-                propSet=[
-                    PC.PropertySpec(type=vim.ClusterComputeResource, pathSet=["summary", "name"]),
+            owned, others = self._owned_vms(
+                si,
+                extra_objects=[self._cluster, *self._datastores],
+                extra_props=[
+                    PC.PropertySpec(type=vim.ClusterComputeResource, pathSet=["summary"]),
                     PC.PropertySpec(type=vim.Datastore, pathSet=["summary.capacity", "summary.freeSpace"]),
                 ],
             )
             summary = None
             capacity = free = 0
-            for item in self._retrieve(si, spec):
-                props = {p.name: p.val for p in item.propSet}
-                if isinstance(item.obj, vim.ClusterComputeResource):
+            for props in others:
+                if isinstance(props["obj"], vim.ClusterComputeResource):
                     summary = props.get("summary")
-                else:
+                elif isinstance(props["obj"], vim.Datastore):
                     capacity += int(props.get("summary.capacity") or 0)
                     free += int(props.get("summary.freeSpace") or 0)
-            owned = self._owned_vms(si)
             vcpus = int(getattr(summary, "numCpuThreads", 0) or 0)
             memory_mb = int(getattr(summary, "totalMemory", 0) or 0) // (1024 * 1024)
             local_gb = capacity // 1024**3

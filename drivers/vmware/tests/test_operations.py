@@ -65,6 +65,11 @@ def test_list_instances_is_one_round_trip_at_any_size(driver):
                 assert len(listed) == n + 1
         assert counts == [1, 1]
         before = driver.session.round_trips
+        resources = driver.get_host_resources()
+        assert driver.session.round_trips - before == 1  # cluster, datastores and VMs together
+        assert resources.vcpus_used == 6 and resources.memory_mb_used == 6 * 256
+        assert resources.local_gb > 0 and resources.vcpus > 0
+        before = driver.session.round_trips
         assert driver.get_info(spawned[3]).power_state == PowerState.RUNNING
         assert driver.session.round_trips - before == 1
     finally:
