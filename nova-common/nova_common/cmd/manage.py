@@ -3,6 +3,11 @@
     nova-common db sync [--config-file nova.conf]     apply the database migrations
     nova-common db version                            show the schema revision
     nova-common conductor [--config-file nova.conf]   run the conductor until SIGTERM/SIGINT
+    nova-common api [--config-file nova.conf]         run the compute REST API ([api] listen, port)
+    nova-common serve [--state-dir DIR] [--driver fake=3] [--port 8774]
+                                                      the all-in-one (API, conductor, compute services)
+    nova-common [--os-compute-url URL] [--format table|json] server|flavor|image|service|hypervisor ...
+                                                      the REST API's client (see nova-common server --help)
 
 Options come from oslo.config files (``[database] connection``, ``[DEFAULT]
 transport_url``, ``[conductor]``, ``[scheduler]``); see ``doc/core.md``.
@@ -24,6 +29,9 @@ from nova_common.rpc import register_messaging_opts
 from nova_common.virt import rpcapi
 
 LOG = logging.getLogger(__name__)
+
+#: Subcommands of the REST API client (nova_common.cmd.client).
+CLIENT_COMMANDS = ("server", "flavor", "image", "service", "hypervisor")
 
 
 def _conf(argv: Sequence[str], prog: str) -> cfg.ConfigOpts:
@@ -93,10 +101,27 @@ def run(argv: Sequence[str] | None = None) -> int:
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["sync", "version"])
     sub.add_parser("conductor", help="run the conductor")
+    sub.add_parser("serve", help="the all-in-one: API, conductor and compute services", add_help=False)
+    sub.add_parser("api", help="run the compute REST API (a client of the conductor)")
+    for name in CLIENT_COMMANDS:
+        sub.add_parser(name, help=f"{name} commands of the REST API client", add_help=False)
+    if argv and argv[0] not in ("db", "conductor", "serve", "api", "-h", "--help"):
+        # Client commands (and their global options) go to the REST client.
+        from nova_common.cmd import client
+
+        return client.run(argv)
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "db":
             return db_command(args.action, rest)
+        if args.command == "serve":
+            from nova_common.cmd import serve
+
+            return serve.serve_command(rest)
+        if args.command == "api":
+            from nova_common.cmd import serve
+
+            return serve.api_command(rest)
         return conductor_command(rest)
     except cfg.Error as error:
         print(f"nova-common: {error}", file=sys.stderr)

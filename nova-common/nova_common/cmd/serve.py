@@ -1,0 +1,388 @@
+"""``nova-common serve``: the all-in-one, and ``nova-common api``: the API alone.
+
+All-in-one, embedded (the default): the API on 127.0.0.1, the conductor and
+compute services (three fake ones unless ``--driver`` says otherwise) in this
+process, over ``kombu+memory:////``, with SQLite in ``--state-dir``.
+
+With ``--transport-url rabbit://...`` (and usually ``--database-connection
+postgresql://...``) the API and the conductor run here and each compute
+service in its own process (``nova-compute --config-file <state-dir>/<host>.conf``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_common.conductor import conf as core_conf
+from nova_common.rpc import DEFAULT_TRANSPORT_URL, register_messaging_opts
+from nova_common.virt import rpcapi
+
+LOG = logging.getLogger(__name__)
+
+#: Options given to in-process compute services of each driver (embedded mode).
+DRIVER_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "libvirt": {"libvirt": {"connection_uri": "test:///default"}},
+}
+
+
+@dataclasses.dataclass
+class DriverSpec:
+    name: str
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> DriverSpec:
+        name, sep, count = text.replace(":", "=").partition("=")
+        if not name or (sep and not count.isdigit()):
+            raise argparse.ArgumentTypeError(f"--driver {text!r}: expected NAME or NAME=COUNT")
+        return cls(name, int(count) if sep else 1)
+
+
+def api_opts() -> list[cfg.Opt]:
+    return [
+        cfg.StrOpt("listen", default="127.0.0.1", help="Address the compute API binds."),
+        cfg.PortOpt("port", default=8774, help="Port of the compute API (0: a free one)."),
+        cfg.StrOpt(
+            "auth_token",
+            secret=True,
+            help="Static token every request must carry in X-Auth-Token. Required to bind anything "
+            "but a loopback address; unset: no authentication.",
+        ),
+    ]
+
+
+def base_conf(argv: Sequence[str] = (), prog: str = "nova-common", overrides: dict[str, Any] | None = None):
+    conf = cfg.ConfigOpts()
+    core_conf.register_opts(conf)
+    register_messaging_opts(conf)
+    rpcapi.register_opts(conf)
+    conf.register_opts(api_opts(), group="api")
+    logging.register_options(conf)
+    conf(list(argv), project="nova", prog=prog, default_config_files=[] if not argv else None)
+    for key, value in (overrides or {}).items():
+        group, _, name = key.rpartition(".")
+        conf.set_override(name, value, group=group or None)
+    return conf
+
+
+class AllInOne:
+    """API + conductor + compute services; ``start()``/``stop()``."""
+
+    def __init__(
+        self,
+        state_dir: str,
+        drivers: Sequence[DriverSpec] = (DriverSpec("fake", 3),),
+        port: int = 0,
+        listen: str = "127.0.0.1",
+        transport_url: str | None = None,
+        database_connection: str | None = None,
+        auth_token: str | None = None,
+        config_files: Sequence[str] = (),
+        heartbeat_interval: float = 2.0,
+        host_prefix: str = "",
+        conf_overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.state_dir = os.path.abspath(state_dir)
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.drivers = list(drivers)
+        self.transport_url = transport_url or DEFAULT_TRANSPORT_URL
+        self.embedded = self.transport_url.startswith("kombu+memory")
+        self.config_files = list(config_files)
+        self.heartbeat_interval = heartbeat_interval
+        self.host_prefix = host_prefix
+        argv = [a for f in self.config_files for a in ("--config-file", f)]
+        overrides = {
+            "state_path": self.state_dir,
+            "transport_url": self.transport_url,
+            "conductor.service_down_time": max(6 * heartbeat_interval, 10.0),
+            "conductor.heartbeat_flush_interval": 1.0,
+            **(conf_overrides or {}),
+        }
+        if database_connection:
+            overrides["database.connection"] = database_connection
+        self.conf = base_conf(argv, overrides=overrides)
+        self.listen = listen
+        self.port = port
+        self.auth_token = auth_token
+        self.transport = None
+        self.conductor = None
+        self.computes: list[Any] = []
+        self.processes: list[subprocess.Popen] = []
+        self.api = None
+        self.compute_api = None
+        self.hosts: list[tuple[str, str]] = []  # (host, driver)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self, wait_for_hosts: float = 60.0) -> None:
+        from nova_common.api.server import APIServer
+        from nova_common.api.wsgi import make_app
+        from nova_common.compute.api import ComputeAPI
+        from nova_common.conductor.rpcapi import get_core_transport
+        from nova_common.conductor.service import ConductorService
+        from nova_common.db import migration
+        from nova_common.db.api import Database
+
+        self.transport = get_core_transport(self.conf)
+        db = Database(core_conf.database_connection(self.conf))
+        migration.db_sync(db.engine)
+        self.conductor = ConductorService(self.conf, self.transport, db)
+        self._own_db = db
+        self.conductor.start()
+        index = 0
+        for spec in self.drivers:
+            for _ in range(spec.count):
+                host = f"{self.host_prefix}{spec.name}-{index:02d}"
+                index += 1
+                if self.embedded:
+                    self._start_in_process(host, spec.name)
+                else:
+                    self._start_process(host, spec.name)
+                self.hosts.append((host, spec.name))
+        self.compute_api = ComputeAPI(self.conf, self.transport, timeout=self.conf.conductor.api_timeout)
+        self.api = APIServer(
+            make_app(self.compute_api, self.auth_token), self.listen, self.port, self.auth_token
+        )
+        self.api.start()
+        if wait_for_hosts:
+            self.wait_for_hosts(wait_for_hosts)
+
+    def wait_for_hosts(self, timeout: float) -> None:
+        """Until every compute service registered and reported its resources."""
+        deadline = time.monotonic() + timeout
+        wanted = {h for h, _ in self.hosts}
+        while time.monotonic() < deadline:
+            ready = {s["host"] for s in self.compute_api.services() if s["vcpus"] > 0 and s["state"] == "up"}
+            if wanted <= ready:
+                return
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"compute service {process.args} exited with {process.returncode}")
+            time.sleep(0.05)
+        raise RuntimeError(f"compute services {sorted(wanted - ready)} did not report within {timeout}s")
+
+    def _compute_conf(self, host: str, driver_cls: Any, driver: str) -> cfg.ConfigOpts:
+        from nova_common.scaffold import conf as scaffold_conf
+
+        conf = cfg.ConfigOpts()
+        scaffold_conf.register_opts(conf)
+        register_messaging_opts(conf)
+        driver_cls.register_opts(conf)
+        conf(
+            [a for f in self.config_files for a in ("--config-file", f)],
+            project="nova",
+            default_config_files=[],
+        )
+        conf.set_override("host", host)
+        conf.set_override("control_exchange", self.conf.control_exchange)
+        conf.set_override("heartbeat_interval", self.heartbeat_interval, group="compute")
+        conf.set_override("resource_report_interval", max(self.heartbeat_interval, 5.0), group="compute")
+        for group, values in DRIVER_DEFAULTS.get(driver, {}).items():
+            for name, value in values.items():
+                conf.set_default(name, value, group=group)  # a --config-file still wins
+        return conf
+
+    def _start_in_process(self, host: str, driver: str) -> None:
+        from nova_common.scaffold.loader import load_driver_class
+        from nova_common.scaffold.service import ComputeService
+
+        driver_cls = load_driver_class(driver)
+        if driver == "libvirt" and any(d == "libvirt" for _, d in self.hosts):
+            raise ValueError(
+                "one in-process libvirt service only: libvirt's test:///default is one hypervisor per "
+                "process (use --transport-url rabbit://... for more, each in its own process)"
+            )
+        conf = self._compute_conf(host, driver_cls, driver)
+        service = ComputeService(conf, driver_cls(conf), transport=self.transport)
+        service.start()
+        self.computes.append(service)
+
+    def _start_process(self, host: str, driver: str) -> None:
+        path = os.path.join(self.state_dir, f"{host}.conf")
+        lines = [
+            "[DEFAULT]",
+            f"host = {host}",
+            f"transport_url = {self.transport_url}",
+            f"control_exchange = {self.conf.control_exchange}",
+            f"log_file = {os.path.join(self.state_dir, host + '.log')}",
+            "[compute]",
+            f"driver = {driver}",
+            f"heartbeat_interval = {self.heartbeat_interval}",
+            f"resource_report_interval = {max(self.heartbeat_interval, 5.0)}",
+        ]
+        for group, values in DRIVER_DEFAULTS.get(driver, {}).items():
+            lines.append(f"[{group}]")
+            lines.extend(f"{k} = {v}" for k, v in values.items())
+        with open(path, "w") as out:
+            out.write("\n".join(lines) + "\n")
+        args = [os.path.join(os.path.dirname(sys.executable), "nova-compute")]
+        if not os.path.exists(args[0]):
+            args = [sys.executable, "-c", "from nova_common.scaffold.cmd import main; main()"]
+        for extra in self.config_files:
+            args += ["--config-file", extra]
+        args += ["--config-file", path]
+        log = open(os.path.join(self.state_dir, f"{host}.out"), "ab")
+        self.processes.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT))
+        log.close()
+
+    def stop(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        threads = [threading.Thread(target=s.stop) for s in self.computes]
+        if self.conductor is not None:
+            threads.append(threading.Thread(target=self.conductor.stop))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.computes.clear()
+        self.processes.clear()
+        self.conductor = None
+        if getattr(self, "_own_db", None) is not None:
+            self._own_db.dispose()
+        if self.transport is not None:
+            self.transport.cleanup()
+            self.transport = None
+
+    # -- what it prints -----------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        assert self.api is not None
+        return self.api.endpoint
+
+    def clouds_yaml(self) -> str:
+        auth = (
+            f"    auth_type: admin_token\n    auth:\n      endpoint: {self.endpoint}\n      token: <token>\n"
+            if self.auth_token
+            else "    auth_type: none\n"
+        )
+        return f"clouds:\n  nova-common:\n{auth}    compute_endpoint_override: {self.endpoint}\n"
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="nova-common serve", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--state-dir",
+        default=os.path.join(os.getcwd(), ".nova-common"),
+        help="SQLite database, logs, compute service configs (default: ./.nova-common)",
+    )
+    parser.add_argument("--port", type=int, default=8774, help="API port (0: a free one; default 8774)")
+    parser.add_argument("--listen", default="127.0.0.1", help="API address (non-loopback needs --auth-token)")
+    parser.add_argument(
+        "--auth-token",
+        default=os.environ.get("NOVA_COMMON_AUTH_TOKEN"),
+        help="static X-Auth-Token (env NOVA_COMMON_AUTH_TOKEN)",
+    )
+    parser.add_argument(
+        "--driver",
+        type=DriverSpec.parse,
+        action="append",
+        default=[],
+        help="compute services: NAME or NAME=COUNT, repeatable (default: fake=3)",
+    )
+    parser.add_argument("--transport-url", help="default kombu+memory://// (everything in this process)")
+    parser.add_argument("--database-connection", help="default: SQLite in --state-dir")
+    parser.add_argument(
+        "--config-file", action="append", default=[], help="oslo.config files (driver options)"
+    )
+    parser.add_argument("--heartbeat-interval", type=float, default=2.0)
+    return parser.parse_args(list(argv))
+
+
+def serve_command(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    logging.register_options(cfg.CONF)
+    state_dir = os.path.abspath(args.state_dir)
+    os.makedirs(state_dir, exist_ok=True)
+    cfg.CONF(
+        ["--log-file", os.path.join(state_dir, "nova-common.log")], project="nova", default_config_files=[]
+    )
+    logging.setup(cfg.CONF, "nova")
+    aio = AllInOne(
+        state_dir,
+        drivers=args.driver or [DriverSpec("fake", 3)],
+        port=args.port,
+        listen=args.listen,
+        transport_url=args.transport_url,
+        database_connection=args.database_connection,
+        auth_token=args.auth_token,
+        config_files=args.config_file,
+        heartbeat_interval=args.heartbeat_interval,
+    )
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        aio.start()
+    except Exception as error:
+        print(f"nova-common serve: {error}", file=sys.stderr)
+        aio.stop()
+        return 1
+    hosts = ", ".join(f"{h} ({d})" for h, d in aio.hosts)
+    print(f"nova-common serve: compute API at {aio.endpoint}", flush=True)
+    print(f"compute services: {hosts}", flush=True)
+    print(f"state directory: {state_dir} (transport {aio.transport_url})", flush=True)
+    print("clouds.yaml:\n" + aio.clouds_yaml(), flush=True)
+    print(f"try: nova-common --os-compute-url {aio.endpoint} server create demo --flavor m1.tiny", flush=True)
+    while not stop.wait(0.5):
+        pass
+    print("nova-common serve: stopping", flush=True)
+    aio.stop()
+    return 0
+
+
+def api_command(argv: Sequence[str]) -> int:
+    """The API alone, as a client of a running conductor (``[DEFAULT] transport_url``)."""
+    from nova_common.api.server import APIServer
+    from nova_common.api.wsgi import make_app
+    from nova_common.compute.api import ComputeAPI
+
+    conf = base_conf(argv, prog="nova-common api")
+    logging.setup(conf, "nova")
+    compute = ComputeAPI(conf, timeout=conf.conductor.api_timeout)
+    try:
+        server = APIServer(
+            make_app(compute, conf.api.auth_token), conf.api.listen, conf.api.port, conf.api.auth_token
+        )
+    except (ValueError, OSError) as error:
+        print(f"nova-common api: {error}", file=sys.stderr)
+        compute.close()
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server.start()
+    print(f"nova-common api: compute API at {server.endpoint}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    server.stop()
+    compute.close()
+    return 0
