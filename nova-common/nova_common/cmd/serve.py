@@ -93,6 +93,7 @@ class AllInOne:
         heartbeat_interval: float = 2.0,
         host_prefix: str = "",
         conf_overrides: dict[str, Any] | None = None,
+        compute_overrides: dict[str, Any] | None = None,
     ) -> None:
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
@@ -102,6 +103,7 @@ class AllInOne:
         self.config_files = list(config_files)
         self.heartbeat_interval = heartbeat_interval
         self.host_prefix = host_prefix
+        self.compute_overrides = dict(compute_overrides or {})  # "group.name" -> value, in-process only
         argv = [a for f in self.config_files for a in ("--config-file", f)]
         overrides = {
             "state_path": self.state_dir,
@@ -192,6 +194,11 @@ class AllInOne:
         for group, values in DRIVER_DEFAULTS.get(driver, {}).items():
             for name, value in values.items():
                 conf.set_default(name, value, group=group)  # a --config-file still wins
+        for key, value in self.compute_overrides.items():
+            group, _, name = key.rpartition(".")
+            if group and not hasattr(conf, group):
+                continue  # another driver's option
+            conf.set_override(name, value, group=group or None)
         return conf
 
     def _start_in_process(self, host: str, driver: str) -> None:
