@@ -342,8 +342,9 @@ class ConductorManager:
             required_capabilities=required,
             hypervisor_type=properties.get("hypervisor_type") or None,
         )
-        # Refuse at once what no host could ever take, before writing anything.
-        self.scheduler.select(RequestSpec(0, 0, 0, spec.required_capabilities, spec.hypervisor_type))
+        # Refuse at once what no host can take, before writing anything; the
+        # same candidates then go to the claim (one filter pass per create).
+        candidates = self.scheduler.select(spec)
         request_id = request_id or _request_id()
         instance_uuid = str(uuidlib.uuid4())
         self.db.create_instance(
@@ -370,7 +371,11 @@ class ConductorManager:
         )
         try:
             instance = self.scheduler.schedule(
-                instance_uuid, spec, TaskState.SCHEDULING, new_task_state=TaskState.SPAWNING
+                instance_uuid,
+                spec,
+                TaskState.SCHEDULING,
+                new_task_state=TaskState.SPAWNING,
+                candidates=candidates,
             )
         except core_exc.CoreError:
             # Refused: leave nothing behind.

@@ -80,13 +80,20 @@ class Scheduler:
         return hosts
 
     def schedule(
-        self, instance_uuid: str, spec: RequestSpec, task_state: str, new_task_state: str | None = None
+        self,
+        instance_uuid: str,
+        spec: RequestSpec,
+        task_state: str,
+        new_task_state: str | None = None,
+        candidates: list[HostState] | None = None,
     ) -> dict[str, Any]:
         """Claim the best host that still has room; the claimed instance row.
 
         With ``new_task_state`` the claim also moves the instance there, in
-        the same transaction."""
-        candidates = self.select(spec)
+        the same transaction. ``candidates`` are the result of a
+        :meth:`select` for this ``spec`` made just before."""
+        if candidates is None:
+            candidates = self.select(spec)
         for candidate in candidates:
             claimed = self.db.claim(
                 instance_uuid,
