@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -39,19 +40,31 @@ class Vcsim:
         self.port = 0
         self.url = ""
         self.process: subprocess.Popen[str] | None = None
+        self.tmpdir: str | None = None
 
     def start(self) -> Vcsim:
-        self.process = subprocess.Popen(
-            [RUN, "-port", str(self.port), "-vm", str(self.vms)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # vcsim keeps its datastores in $TMPDIR/govcsim-*; a killed vcsim cannot remove
+        # them, so each run gets its own TMPDIR, removed when it stops or is killed.
+        self.tmpdir = tempfile.mkdtemp(prefix="nova-vcsim-")
+        # stderr to a file, not a pipe nobody drains (a full pipe would block vcsim).
+        stderr_path = os.path.join(self.tmpdir, "vcsim.stderr")
+        with open(stderr_path, "w") as stderr:
+            self.process = subprocess.Popen(
+                [RUN, "-port", str(self.port), "-vm", str(self.vms)],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                env={**os.environ, "TMPDIR": self.tmpdir},
+            )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().strip()  # the first start builds it (~20 s)
         if not line.startswith("https://"):
             self.process.kill()
-            raise RuntimeError(f"vcsim did not start: {line!r} {self.process.stderr.read()[-2000:]}")
+            self.process.wait()
+            with open(stderr_path) as stderr:
+                why = stderr.read()[-2000:]
+            self.kill()
+            raise RuntimeError(f"vcsim did not start: {line!r} {why}")
         self.url = line
         self.port = urlparse(line).port or 0
         deadline = time.monotonic() + 30
@@ -73,12 +86,19 @@ class Vcsim:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        self._remove_tmpdir()
 
     def kill(self) -> None:
         if self.process is not None:
             self.process.kill()
             self.process.wait()
             self.process = None
+        self._remove_tmpdir()
+
+    def _remove_tmpdir(self) -> None:
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
 
     def config(self, password: str | None = None) -> str:
         parsed = urlparse(self.url)
