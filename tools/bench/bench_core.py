@@ -84,7 +84,8 @@ def run_rabbit(hosts: int, boots: int, window: float, heartbeat: float, report: 
         out.write(
             f"[DEFAULT]\ntransport_url = {RABBIT_URL}\ncontrol_exchange = {exchange}\n"
             f"[database]\nconnection = {db_url}\n"
-            f"[conductor]\nserver = bench-{tag}\nservice_down_time = {max(60.0, heartbeat * 6)}\n"
+            f"[conductor]\nserver = bench-{tag}\ntopic = conductor-{tag}\n"
+            f"service_down_time = {max(60.0, heartbeat * 6)}\n"
             "sync_power_state_interval = 0\nworkers = 64\n"
         )
     conductor = subprocess.Popen(
@@ -122,6 +123,8 @@ def run_rabbit(hosts: int, boots: int, window: float, heartbeat: float, report: 
                     str(heartbeat),
                     "--resource-report-interval",
                     str(report),
+                    "--conductor-topic",
+                    f"conductor-{tag}",
                 ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -161,7 +164,7 @@ def _measure_rabbit(
     conductor_idle = (cond1 - cond0) / elapsed
     computes_idle = (fleet1 - fleet0) / elapsed
 
-    conf = conductor_conf(control_exchange=exchange)
+    conf = conductor_conf(control_exchange=exchange, **{"conductor.topic": f"conductor-{tag}"})
     transport = get_core_transport(conf, RABBIT_URL)
     api = ComputeAPI(conf, transport, timeout=120)
     accepted, lock = [], threading.Lock()

@@ -38,6 +38,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--heartbeat-interval", type=float, default=10.0)
     parser.add_argument("--resource-report-interval", type=float, default=60.0)
+    parser.add_argument("--conductor-topic", default="conductor")
     args = parser.parse_args()
 
     stop = threading.Event()
@@ -51,6 +52,7 @@ def main() -> int:
         conf.set_override("control_exchange", args.control_exchange)
         conf.set_override("heartbeat_interval", args.heartbeat_interval, group="compute")
         conf.set_override("resource_report_interval", args.resource_report_interval, group="compute")
+        conf.set_override("conductor_topic", args.conductor_topic, group="compute")
         # One transport carries every service of this process: room for their concurrent casts.
         conf.set_override("rpc_conn_pool_size", 200, group="oslo_messaging_rabbit")
         if transport is None:

@@ -21,6 +21,7 @@ from oslo_config import cfg
 
 from nova_common.compute import exceptions as core_exc
 from nova_common.conductor.rpcapi import ConductorAPIClient, get_core_transport
+from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
 
 DEFAULT_IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"  # "cirros", seeded by the first migration
 
@@ -36,7 +37,11 @@ class ComputeAPI:
         conf = conf if conf is not None else cfg.ConfigOpts()
         self._own_transport = transport is None
         self.transport = transport or get_core_transport(conf)
-        self.rpc = ConductorAPIClient(self.transport, timeout=timeout)
+        try:
+            topic = conf.conductor.topic
+        except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+            topic = CONDUCTOR_TOPIC  # a bare ConfigOpts: the default topic
+        self.rpc = ConductorAPIClient(self.transport, timeout=timeout, topic=topic)
         self.timeout = timeout
         self.poll_interval = poll_interval
 

@@ -47,6 +47,13 @@ scheduler_opts = [
 
 conductor_opts = [
     cfg.StrOpt(
+        "topic",
+        default="conductor",
+        help="RPC topic the conductor serves (compute services report to it: their "
+        "[compute] conductor_topic). Queue names are per broker virtual host, so two clouds "
+        "sharing one RabbitMQ vhost need different topics (or vhosts).",
+    ),
+    cfg.StrOpt(
         "server",
         default=socket.gethostname(),
         sample_default="<current hostname>",

@@ -17,7 +17,6 @@ from nova_common.conductor.manager import ConductorManager
 from nova_common.conductor.rpcapi import get_core_transport
 from nova_common.db.api import Database
 from nova_common.rpc import ObjectSerializer
-from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
 
 LOG = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class ConductorService:
         self.last_reconcile: dict[str, int] | None = None
 
     def start(self) -> None:
-        target = oslo_messaging.Target(topic=CONDUCTOR_TOPIC, server=self.conf.conductor.server)
+        target = oslo_messaging.Target(topic=self.conf.conductor.topic, server=self.conf.conductor.server)
         self._server = oslo_messaging.get_rpc_server(
             self.transport,
             target,
@@ -69,7 +68,7 @@ class ConductorService:
             self._spawn("reconcile", self._reconcile)
         else:
             self.reconciled.set()
-        LOG.info("Conductor %s serving on topic %s", self.conf.conductor.server, CONDUCTOR_TOPIC)
+        LOG.info("Conductor %s serving on topic %s", self.conf.conductor.server, self.conf.conductor.topic)
 
     def _spawn(self, name: str, target: Any, *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=f"conductor-{name}", daemon=True)

@@ -42,6 +42,13 @@ compute_opts = [
         min=0.05,
         help="Seconds between attempts to start the driver while its hypervisor is unreachable.",
     ),
+    cfg.StrOpt(
+        "conductor_topic",
+        default="conductor",
+        help="RPC topic of the conductor this service registers and reports to; the same as the "
+        "conductor's [conductor] topic. Queue names are per broker virtual host, so two clouds "
+        "sharing one RabbitMQ vhost need different topics (or vhosts).",
+    ),
 ]
 
 

@@ -47,7 +47,7 @@ class ComputeService:
         self.dispatcher = DriverDispatcher(driver)
         self._own_transport = transport is None
         self.transport = transport or get_transport(conf)
-        self.reporter = ComputeReportClient(self.transport, self.host)
+        self.reporter = ComputeReportClient(self.transport, self.host, topic=conf.compute.conductor_topic)
         self._server: oslo_messaging.RPCServer | None = None
         self._stopping = threading.Event()
         self._random = random.Random()

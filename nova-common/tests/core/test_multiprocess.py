@@ -55,6 +55,9 @@ def test_conductor_and_two_compute_processes_over_rabbitmq(tmp_path, db_url):
     conductor_conf.write_text(
         common + f"[database]\nconnection = {db_url}\n"
         f"[conductor]\nserver = conductor-{tag}\nservice_down_time = 3\nheartbeat_flush_interval = 0.5\n"
+        # A topic of its own: RabbitMQ queues are per vhost, not per exchange, so another
+        # conductor on this broker (a concurrent run, a leftover) would share "conductor".
+        f"topic = conductor-{tag}\n"
     )
     subprocess.run(
         [_script("nova-common"), "db", "sync", "--config-file", str(conductor_conf)],
@@ -78,6 +81,7 @@ def test_conductor_and_two_compute_processes_over_rabbitmq(tmp_path, db_url):
             config.write_text(
                 common.replace("[DEFAULT]\n", f"[DEFAULT]\nhost = {host}\n")
                 + "[compute]\nheartbeat_interval = 0.5\nresource_report_interval = 0.5\n"
+                + f"conductor_topic = conductor-{tag}\n"
             )
             computes[host] = Process(
                 [_script("nova-compute-fake"), "--config-file", str(config)], "serving host"
@@ -89,7 +93,7 @@ def test_conductor_and_two_compute_processes_over_rabbitmq(tmp_path, db_url):
 
         from core_helpers import conductor_conf as make_conf
 
-        conf = make_conf(control_exchange=exchange)
+        conf = make_conf(control_exchange=exchange, **{"conductor.topic": f"conductor-{tag}"})
         transport = get_core_transport(conf, RABBIT_URL)
         api = ComputeAPI(conf, transport, timeout=60)
         try:
