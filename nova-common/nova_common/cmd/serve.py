@@ -341,18 +341,23 @@ def serve_command(argv: Sequence[str]) -> int:
         heartbeat_interval=args.heartbeat_interval,
     )
     stop = threading.Event()
+    starting = True
 
     def request_stop(signum: int, _frame: object) -> None:
         stop.set()
+        if starting:  # e.g. still retrying an unreachable broker: give up now
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
         aio.start()
-    except Exception as error:
-        print(f"nova-common serve: {error}", file=sys.stderr)
+    except (Exception, KeyboardInterrupt) as error:
+        starting = False
+        print(f"nova-common serve: {error or 'interrupted while starting'}", file=sys.stderr)
         aio.stop()
         return 1
+    starting = False
     hosts = ", ".join(f"{h} ({d})" for h, d in aio.hosts)
     print(f"nova-common serve: compute API at {aio.endpoint}", flush=True)
     print(f"compute services: {hosts}", flush=True)
