@@ -7,6 +7,8 @@ conductor, three fake compute services, kombu+memory, SQLite).
 * list: ``GET /v2.1/servers/detail`` with 1,000 ACTIVE servers (quick: 200),
   requests/s from 1 and from 8 client threads (one HTTP/1.0 connection per
   request, as the stdlib server serves them), and the mean latency;
+* where one list request goes: the conductor RPC ``list_instances`` (of which
+  the database read), rendering, JSON encoding, each timed alone;
 * boot: create-to-ACTIVE latency through the API (``POST /servers``, then
   ``GET /servers/{id}`` every 5 ms until ACTIVE), p50/p95/max over 200 boots
   (quick: 40) from 4 client threads.
@@ -160,6 +162,24 @@ def main() -> int:
             "detail_response_kib": round(len(body) / 1024, 1),
             "fill_boots_per_s": round(len(accepted) / fill_s, 1),
         }
+        # Where one GET /servers/detail goes: the conductor RPC (database read and
+        # serialisation), rendering the 2.1 documents, JSON encoding.
+        from nova_common.api import views
+
+        def timed(fn, repeat: int = 5) -> float:
+            start = time.perf_counter()
+            for _ in range(repeat):
+                value = fn()
+            timed.value = value
+            return round((time.perf_counter() - start) / repeat * 1000, 1)
+
+        result["detail_rpc_list_instances_ms"] = timed(aio.compute_api.list)
+        rows, catalog = timed.value, views.Catalog(aio.compute_api.flavors())
+        result["detail_db_list_instances_ms"] = timed(aio.conductor.db.list_instances)
+        result["detail_render_ms"] = timed(
+            lambda: [views.server_detail("http://h/v2.1", r, catalog) for r in rows]
+        )
+        result["detail_json_encode_ms"] = timed(lambda: json.dumps({"servers": timed.value}))
         for threads in (1, 8):
             rate = list_rate(client, threads, window)
             result.update({f"detail_{k}_{threads}_threads": v for k, v in rate.items()})
