@@ -31,6 +31,8 @@ from nova_common.virt import rpcapi
 
 LOG = logging.getLogger(__name__)
 
+DEFAULT_IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"  # "cirros", seeded by the first migration
+
 #: Options given to in-process compute services of each driver (embedded mode).
 DRIVER_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     "libvirt": {"libvirt": {"connection_uri": "test:///default"}},
@@ -317,6 +319,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--config-file", action="append", default=[], help="oslo.config files (driver options)"
     )
     parser.add_argument("--heartbeat-interval", type=float, default=2.0)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="start, boot a server through the REST API and take it through stop, start and delete, "
+        "then stop (exit 0 when it all worked): the first command to run on a fresh machine",
+    )
     return parser.parse_args(list(argv))
 
 
@@ -364,11 +372,45 @@ def serve_command(argv: Sequence[str]) -> int:
     print(f"state directory: {state_dir} (transport {aio.transport_url})", flush=True)
     print("clouds.yaml:\n" + aio.clouds_yaml(), flush=True)
     print(f"try: nova-common --os-compute-url {aio.endpoint} server create demo --flavor m1.tiny", flush=True)
+    if args.smoke:
+        code = smoke(aio.endpoint, args.auth_token)
+        aio.stop()
+        return code
     while not stop.wait(0.5):
         pass
     print("nova-common serve: stopping", flush=True)
     aio.stop()
     return 0
+
+
+def smoke(endpoint: str, token: str | None = None) -> int:
+    """Boot a server through the REST API (the CLI's client) and run it through its lifecycle."""
+    from nova_common.cmd import client
+
+    api = client.Client(endpoint, token)
+    try:
+        _, created = api.request(
+            "POST",
+            "/servers",
+            {"server": {"name": "smoke-1", "flavorRef": "m1.tiny", "imageRef": DEFAULT_IMAGE_ID}},
+        )
+        server_id = created["server"]["id"]
+        server = client.wait_for(api, server_id, "ACTIVE", 120)
+        print(
+            f"booted server {server_id} on {server['OS-EXT-SRV-ATTR:host']}: {server['status']}", flush=True
+        )
+        for action in ("stop", "start"):
+            body, want = client.ACTIONS[action]
+            api.request("POST", f"/servers/{server_id}/action", body)
+            client.wait_for(api, server_id, want, 120)
+            print(f"{action}: {want}", flush=True)
+        api.request("DELETE", f"/servers/{server_id}")
+        client.wait_for(api, server_id, None, 120, deleted=True)
+        print("deleted; smoke test passed", flush=True)
+        return 0
+    except client.APIError as error:
+        print(f"nova-common serve --smoke: {error}", file=sys.stderr, flush=True)
+        return 1
 
 
 def api_command(argv: Sequence[str]) -> int:

@@ -26,3 +26,38 @@ def test_reboot_while_building_409_and_error_fault(tmp_path):
         http.wait_gone(server_id)
     finally:
         cloud.stop()
+
+
+def test_failed_spawn_is_error_with_fault(tmp_path):
+    cloud = start_cloud(
+        str(tmp_path), drivers=[DriverSpec("fake", 2)], compute_overrides={"fake.fail_spawn": True}
+    )
+    try:
+        http = HTTP(cloud.endpoint)
+        server_id = http.create("doomed")
+        server = http.wait(server_id, "ERROR")
+        assert "No valid host" in server["fault"]["message"] and server["fault"]["code"] == 500
+        status, body, _ = http.get("/servers/detail?status=ERROR")
+        assert [s["id"] for s in body["servers"]] == [server_id]
+        status, body, _ = http.post(f"/servers/{server_id}/action", {"pause": None})
+        assert status == 409
+        assert http.delete(f"/servers/{server_id}")[0] == 204
+        http.wait_gone(server_id)
+    finally:
+        cloud.stop()
+
+
+def test_serve_smoke(tmp_path):
+    """The first command on a fresh machine: nova-common serve --smoke."""
+    import subprocess
+
+    from api_helpers import console_script
+
+    result = subprocess.run(
+        [*console_script("nova-common"), "serve", "--smoke", "--port", "0", "--state-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "smoke test passed" in result.stdout and "compute API at http://127.0.0.1:" in result.stdout
