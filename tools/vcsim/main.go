@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/url"
 	"os"
@@ -26,6 +27,8 @@ func main() {
 	clusterHosts := flag.Int("cluster-host", 3, "hosts in each cluster")
 	hosts := flag.Int("host", 1, "standalone hosts")
 	datastores := flag.Int("ds", 1, "datastores")
+	stdinEOF := flag.Bool("exit-on-stdin-eof", false,
+		"stop when stdin closes (a test harness that dies leaves no vcsim behind)")
 	flag.Parse()
 
 	model := simulator.VPX()
@@ -46,6 +49,12 @@ func main() {
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
+	if *stdinEOF {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			stop <- syscall.SIGTERM
+		}()
+	}
 	<-stop
 	server.Close()
 	model.Remove()

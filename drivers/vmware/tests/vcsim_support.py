@@ -49,8 +49,10 @@ class Vcsim:
         # stderr to a file, not a pipe nobody drains (a full pipe would block vcsim).
         stderr_path = os.path.join(self.tmpdir, "vcsim.stderr")
         with open(stderr_path, "w") as stderr:
+            # -exit-on-stdin-eof: vcsim stops when this process dies (its stdin pipe closes).
             self.process = subprocess.Popen(
-                [RUN, "-port", str(self.port), "-vm", str(self.vms)],
+                [RUN, "-port", str(self.port), "-vm", str(self.vms), "-exit-on-stdin-eof"],
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,
@@ -85,6 +87,7 @@ class Vcsim:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._close_pipes()
         self.process = None
         self._remove_tmpdir()
 
@@ -92,8 +95,15 @@ class Vcsim:
         if self.process is not None:
             self.process.kill()
             self.process.wait()
+            self._close_pipes()
             self.process = None
         self._remove_tmpdir()
+
+    def _close_pipes(self) -> None:
+        if self.process is not None:
+            for pipe in (self.process.stdin, self.process.stdout):
+                if pipe is not None:
+                    pipe.close()
 
     def _remove_tmpdir(self) -> None:
         if self.tmpdir is not None:
@@ -129,6 +139,15 @@ def compute_script() -> str | None:
     )
 
 
+def _terminate_with_parent() -> list[str]:
+    """A command prefix that SIGTERMs the child when the test process dies (util-linux
+    setpriv, Linux), so a killed test run leaves no compute service behind; none elsewhere.
+    (Not a preexec_fn: that forces fork(), which eventlet, imported by oslo.messaging,
+    warns about.)"""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM"] if setpriv and sys.platform.startswith("linux") else []
+
+
 class ComputeProcess:
     """A ``nova-compute-vmware`` process against a vcsim, serving a unique host over RabbitMQ.
 
@@ -151,7 +170,7 @@ class ComputeProcess:
         if script is None:
             raise RuntimeError("nova-compute-vmware is not installed (pip install -e drivers/vmware)")
         self.process = subprocess.Popen(
-            [script, f"--config-file={self.config}"],
+            [*_terminate_with_parent(), script, f"--config-file={self.config}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
