@@ -97,3 +97,15 @@ def test_unreachable_endpoint():
         timeout=60,
     )
     assert result.returncode == 1 and "cannot reach" in result.stderr
+
+
+def test_api_command_refuses_open_bind_without_token(tmp_path):
+    config = tmp_path / "nova.conf"
+    config.write_text(f"[DEFAULT]\nstate_path = {tmp_path}\n[api]\nlisten = 0.0.0.0\nport = 0\n")
+    result = subprocess.run(
+        [*console_script("nova-common"), "api", "--config-file", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "without an auth token" in result.stderr
