@@ -366,3 +366,6 @@ def run(argv: Sequence[str]) -> int:
     except APIError as error:
         print(f"nova-common: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. piped into head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
