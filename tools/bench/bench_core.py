@@ -341,6 +341,16 @@ def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: fl
     }
 
 
+def _keep_notes(path: str) -> str:
+    """The hand-written "Reading it" section of an earlier results file, kept across runs."""
+    try:
+        text = open(path).read()
+    except OSError:
+        return ""
+    index = text.find("\n## Reading it")
+    return text[index:] if index >= 0 else ""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -380,6 +390,7 @@ def main() -> int:
     with open(os.path.join(RESULTS, "core.json"), "w") as out:
         json.dump(results, out, indent=2)
     keys = list(dict.fromkeys(k for result in results for k in result))
+    notes = _keep_notes(os.path.join(RESULTS, "core.md"))
     with open(os.path.join(RESULTS, "core.md"), "w") as out:
         out.write("# Compute core benchmark\n\n")
         out.write(
@@ -388,6 +399,7 @@ def main() -> int:
         out.write("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys) + "\n")
         for result in results:
             out.write("| " + " | ".join(str(result.get(k, "")) for k in keys) + " |\n")
+        out.write(notes)
     return 0
 
 
