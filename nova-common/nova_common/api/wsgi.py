@@ -445,7 +445,9 @@ class APIApplication:
         if volume_id in row["volumes"].values():
             raise Fault(409, f"Volume {volume_id} is already attached to server {server_id}")
         device = body.get("device") or self._next_device(row["volumes"])
-        self.compute.attach_volume(server_id, volume_id, device, wait=False)
+        # Waits for the attach: Nova lists an attachment as soon as its POST answered
+        # (the block device mapping is created synchronously), and clients rely on it.
+        self.compute.attach_volume(server_id, volume_id, device, wait=True)
         return Response(200, {"volumeAttachment": views.attachment_view(server_id, device, volume_id)})
 
     @staticmethod
