@@ -92,3 +92,11 @@ class MemoryDriver(api.ComputeDriver):
         with self._guard:
             self.running_now[key] -= 1
         self.instances[key] = PowerState.PAUSED
+
+
+class SlowStartDriver(MemoryDriver):
+    """A driver whose start() blocks, like one whose hypervisor never answers."""
+
+    def start(self):
+        print("driver start entered", flush=True)
+        threading.Event().wait(600)

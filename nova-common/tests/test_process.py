@@ -89,3 +89,37 @@ def test_bad_driver_exits_with_a_clear_error(tmp_path):
     )
     assert result.returncode == 2
     assert "driver 'not-installed' is not installed" in result.stderr
+
+
+def test_sigterm_while_starting_stops_at_once(tmp_path):
+    config = tmp_path / "nova.conf"
+    config.write_text(
+        "[DEFAULT]\nhost = slow-start\ntransport_url = kombu+memory:////\n"
+        "[compute]\ndriver = memory_driver:SlowStartDriver\n"
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from nova_common.scaffold.cmd import main; main()",
+            "--config-file",
+            str(config),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(TESTS)),
+    )
+    try:
+        for line in process.stdout:
+            if "driver start entered" in line:
+                break
+        else:
+            pytest.fail(f"compute process exited with {process.wait()} before starting its driver")
+        process.send_signal(signal.SIGTERM)
+        # the driver's start() would block for 600 s: the service must not wait for it
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -41,6 +41,10 @@ def build_service(
     return ComputeService(conf, driver_cls(conf))
 
 
+class _StopWhileStarting(Exception):
+    """SIGTERM or SIGINT arrived before the service finished starting."""
+
+
 def run(argv: Sequence[str] | None = None, driver: str | None = None, prog: str = "nova-compute") -> int:
     """Run a compute service until SIGTERM or SIGINT."""
     argv = sys.argv[1:] if argv is None else argv
@@ -50,14 +54,25 @@ def run(argv: Sequence[str] | None = None, driver: str | None = None, prog: str 
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
     stop_requested = threading.Event()
+    starting = True
 
     def request_stop(signum: int, _frame: object) -> None:
         LOG.info("Received signal %s; stopping", signum)
         stop_requested.set()
+        if starting:
+            # start() can block for long (a broker that does not answer, a driver
+            # waiting on its hypervisor): leave it at once instead of after it.
+            raise _StopWhileStarting()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    service.start()
+    try:
+        service.start()
+    except _StopWhileStarting:
+        LOG.info("Stopped while starting")
+        service.stop()
+        return 0
+    starting = False
     # Print a line supervisors and tests can wait for.
     print(f"{prog}: serving host {service.host} with driver {service.driver.name}", flush=True)
     while not stop_requested.wait(timeout=0.5):
