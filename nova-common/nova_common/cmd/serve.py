@@ -193,6 +193,7 @@ class AllInOne:
         conf.set_override("control_exchange", self.conf.control_exchange)
         conf.set_override("heartbeat_interval", self.heartbeat_interval, group="compute")
         conf.set_override("resource_report_interval", max(self.heartbeat_interval, 5.0), group="compute")
+        conf.set_override("conductor_topic", self.conf.conductor.topic, group="compute")
         for group, values in DRIVER_DEFAULTS.get(driver, {}).items():
             for name, value in values.items():
                 conf.set_default(name, value, group=group)  # a --config-file still wins
@@ -230,6 +231,7 @@ class AllInOne:
             f"driver = {driver}",
             f"heartbeat_interval = {self.heartbeat_interval}",
             f"resource_report_interval = {max(self.heartbeat_interval, 5.0)}",
+            f"conductor_topic = {self.conf.conductor.topic}",
         ]
         for group, values in DRIVER_DEFAULTS.get(driver, {}).items():
             lines.append(f"[{group}]")
@@ -320,6 +322,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--heartbeat-interval", type=float, default=2.0)
     parser.add_argument(
+        "--conductor-topic",
+        default="conductor",
+        help="RPC topic of the conductor: queue names are per broker virtual host, so two clouds on one "
+        "RabbitMQ vhost need different topics (default: conductor)",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="start, boot a server through the REST API and take it through stop, start and delete, "
@@ -347,6 +355,7 @@ def serve_command(argv: Sequence[str]) -> int:
         auth_token=args.auth_token,
         config_files=args.config_file,
         heartbeat_interval=args.heartbeat_interval,
+        conf_overrides={"conductor.topic": args.conductor_topic},
     )
     stop = threading.Event()
     starting = True

@@ -33,6 +33,9 @@ def start_cloud(state_dir: str, drivers=FAKE3, **kwargs: Any) -> AllInOne:
         host_prefix=f"t{uuid.uuid4().hex[:6]}-",
         conf_overrides={
             "control_exchange": f"nova-api-test-{uuid.uuid4().hex[:8]}",
+            # A topic of its own: queues are named by topic, so two clouds on one broker
+            # would otherwise share the conductor's queue.
+            "conductor.topic": f"conductor-{uuid.uuid4().hex[:8]}",
             "conductor.sync_power_state_interval": 0,
             "scheduler.host_state_ttl": 0.1,
         },

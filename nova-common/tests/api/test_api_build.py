@@ -61,3 +61,18 @@ def test_serve_smoke(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "smoke test passed" in result.stdout and "compute API at http://127.0.0.1:" in result.stdout
+
+
+def test_two_clouds_in_one_process(tmp_path):
+    """With a conductor topic each, two all-in-ones share the embedded broker."""
+    first = start_cloud(str(tmp_path / "a"), drivers=[DriverSpec("fake", 1)])
+    second = start_cloud(str(tmp_path / "b"), drivers=[DriverSpec("fake", 1)])
+    try:
+        for cloud in (first, second):
+            http = HTTP(cloud.endpoint)
+            assert [s["host"] for s in http.get("/os-services")[1]["services"]] == [cloud.hosts[0][0]]
+            server_id = http.create("mine")
+            assert http.wait(server_id, "ACTIVE")["OS-EXT-SRV-ATTR:host"] == cloud.hosts[0][0]
+    finally:
+        first.stop()
+        second.stop()
