@@ -347,40 +347,36 @@ class ConductorManager:
         candidates = self.scheduler.select(spec)
         request_id = request_id or _request_id()
         instance_uuid = str(uuidlib.uuid4())
-        self.db.create_instance(
-            dict(
-                uuid=instance_uuid,
-                name=name,
-                flavor_id=flavor_row["id"],
-                image_id=image_row["id"],
-                vcpus=spec.vcpus,
-                memory_mb=spec.memory_mb,
-                disk_gb=disk_gb,
-                vm_state=VmState.BUILDING,
-                task_state=TaskState.SCHEDULING,
-                power_state=PowerState.NOSTATE,
-                project_id=project_id,
-                user_id=user_id,
-                instance_metadata=metadata,
-                volumes={},
-                attempts=0,
-                tried_hosts=[],
-            ),
-            "create",
-            request_id,
+        values = dict(
+            uuid=instance_uuid,
+            name=name,
+            flavor_id=flavor_row["id"],
+            image_id=image_row["id"],
+            vcpus=spec.vcpus,
+            memory_mb=spec.memory_mb,
+            disk_gb=disk_gb,
+            vm_state=VmState.BUILDING,
+            task_state=TaskState.SCHEDULING,
+            power_state=PowerState.NOSTATE,
+            project_id=project_id,
+            user_id=user_id,
+            instance_metadata=metadata,
+            volumes={},
+            attempts=0,
+            tried_hosts=[],
         )
-        try:
+        # The insert and the claim are one transaction: a refused create
+        # rolls back and leaves no row behind, and a boot costs one commit less.
+        with self.db.writer() as session:
+            self.db.create_instance(values, "create", request_id, session=session)
             instance = self.scheduler.schedule(
                 instance_uuid,
                 spec,
                 TaskState.SCHEDULING,
                 new_task_state=TaskState.SPAWNING,
                 candidates=candidates,
+                session=session,
             )
-        except core_exc.CoreError:
-            # Refused: leave nothing behind.
-            self.db.purge_instance(instance_uuid)
-            raise
         self.pool.submit(self._build, instance_uuid, spec, request_id, instance)
         return {**instance, "request_id": request_id}
 
@@ -453,20 +449,23 @@ class ConductorManager:
                 except core_exc.NotFound:
                     return
                 continue
-            done = self.db.cas_instance(
-                instance_uuid,
-                [VmState.BUILDING],
-                [TaskState.SPAWNING],
-                {
-                    "vm_state": VmState.ACTIVE,
-                    "task_state": None,
-                    "power_state": info.power_state,
-                    "launched_at": now(),
-                },
-            )
+            with self.db.writer() as session:  # state and action in one commit
+                done = self.db.cas_instance(
+                    instance_uuid,
+                    [VmState.BUILDING],
+                    [TaskState.SPAWNING],
+                    {
+                        "vm_state": VmState.ACTIVE,
+                        "task_state": None,
+                        "power_state": info.power_state,
+                        "launched_at": now(),
+                    },
+                    session=session,
+                )
+                if done is not None:
+                    self.db.finish_action(instance_uuid, request_id, "success", session=session)
             if done is None:
                 continue  # a delete arrived while spawning: clean up at the top
-            self.db.finish_action(instance_uuid, request_id, "success")
             return
 
     def _build_failed(self, instance_uuid: str, request_id: str, error: core_exc.CoreError) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from oslo_utils import timeutils
-from sqlalchemy import bindparam, create_engine, delete, event, func, or_, select, update
+from sqlalchemy import bindparam, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -250,19 +250,24 @@ class Database:
 
     # -- instances ------------------------------------------------------------
 
-    def create_instance(self, values: dict[str, Any], action: str, request_id: str) -> dict[str, Any]:
-        """Insert an instance and its first action in one transaction."""
+    def create_instance(
+        self, values: dict[str, Any], action: str, request_id: str, session: Session | None = None
+    ) -> dict[str, Any]:
+        """Insert an instance and its first action in one transaction
+        (``session``'s, so a claim can join it)."""
+        if session is None:
+            with self.writer() as own:
+                return self.create_instance(values, action, request_id, own)
         stamp = now()
-        with self.writer() as session:
-            instance = models.Instance(created_at=stamp, updated_at=stamp, deleted=0, **values)
-            session.add(instance)
-            session.add(
-                models.InstanceAction(
-                    instance_uuid=values["uuid"], action=action, request_id=request_id, start_time=stamp
-                )
+        instance = models.Instance(created_at=stamp, updated_at=stamp, deleted=0, **values)
+        session.add(instance)
+        session.add(
+            models.InstanceAction(
+                instance_uuid=values["uuid"], action=action, request_id=request_id, start_time=stamp
             )
-            session.flush()
-            return instance.to_dict()
+        )
+        session.flush()
+        return instance.to_dict()
 
     def get_instance(self, uuid: str, include_deleted: bool = False) -> dict[str, Any] | None:
         with self.reader() as session:
@@ -333,13 +338,6 @@ class Database:
         ).first()
         return None if instance is None else instance.to_dict()
 
-    def purge_instance(self, uuid: str) -> None:
-        """Remove every row of a refused create (no partial rows stay behind)."""
-        with self.writer() as session:
-            for model in (models.InstanceAction, models.InstanceFault):
-                session.execute(delete(model).where(model.instance_uuid == uuid))
-            session.execute(delete(models.Instance).where(models.Instance.uuid == uuid))
-
     def soft_delete_instance(self, uuid: str) -> bool:
         """Mark the instance deleted and release its claim."""
         with self.writer() as session:
@@ -366,6 +364,7 @@ class Database:
         disk_gb: int,
         task_state: str,
         new_task_state: str | None = None,
+        session: Session | None = None,
     ) -> dict[str, Any] | None:
         """Atomically put the instance on ``host`` if the host still has room,
         moving it from ``task_state`` to ``new_task_state`` when one is given.
@@ -373,40 +372,54 @@ class Database:
         Room: the reported total minus the larger of the reported use and the
         sum of the claims of the host's live instances (which covers spawns
         in flight that the last report does not show yet).
+
+        With ``session`` the claim joins that transaction (a create inserts
+        the instance and claims its host in one).
         """
-        with self.writer() as session:
-            service = session.scalars(
-                select(models.Service).where(models.Service.host == host).with_for_update()
-            ).first()
-            if service is None:
-                return None
-            used = session.execute(
-                select(
-                    func.coalesce(func.sum(models.Instance.vcpus), 0),
-                    func.coalesce(func.sum(models.Instance.memory_mb), 0),
-                    func.coalesce(func.sum(models.Instance.disk_gb), 0),
-                ).where(
-                    models.Instance.host == host, models.Instance.deleted == 0, models.Instance.uuid != uuid
-                )
-            ).one()
-            if (
-                service.vcpus - max(service.vcpus_used, used[0]) < vcpus
-                or service.memory_mb - max(service.memory_mb_used, used[1]) < memory_mb
-                or service.local_gb - max(service.local_gb_used, used[2]) < disk_gb
-            ):
-                return None
-            instance = session.scalars(
-                select(models.Instance).where(models.Instance.uuid == uuid, models.Instance.deleted == 0)
-            ).first()
-            if instance is None or instance.task_state != task_state:
-                return None
-            instance.host = host
-            if new_task_state is not None:
-                instance.task_state = new_task_state
-            instance.attempts += 1
-            instance.tried_hosts = [*instance.tried_hosts, host]
-            instance.updated_at = now()
-            return instance.to_dict()
+        if session is None:
+            with self.writer() as own:
+                return self.claim(uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state, own)
+        table = models.Service.__table__
+        # Core rather than ORM for the locked read: it runs once per create.
+        service = session.execute(
+            select(
+                table.c.vcpus,
+                table.c.vcpus_used,
+                table.c.memory_mb,
+                table.c.memory_mb_used,
+                table.c.local_gb,
+                table.c.local_gb_used,
+            )
+            .where(table.c.host == host)
+            .with_for_update()
+        ).first()
+        if service is None:
+            return None
+        used = session.execute(
+            select(
+                func.coalesce(func.sum(models.Instance.vcpus), 0),
+                func.coalesce(func.sum(models.Instance.memory_mb), 0),
+                func.coalesce(func.sum(models.Instance.disk_gb), 0),
+            ).where(models.Instance.host == host, models.Instance.deleted == 0, models.Instance.uuid != uuid)
+        ).one()
+        if (
+            service.vcpus - max(service.vcpus_used, used[0]) < vcpus
+            or service.memory_mb - max(service.memory_mb_used, used[1]) < memory_mb
+            or service.local_gb - max(service.local_gb_used, used[2]) < disk_gb
+        ):
+            return None
+        instance = session.scalars(
+            select(models.Instance).where(models.Instance.uuid == uuid, models.Instance.deleted == 0)
+        ).first()
+        if instance is None or instance.task_state != task_state:
+            return None
+        instance.host = host
+        if new_task_state is not None:
+            instance.task_state = new_task_state
+        instance.attempts += 1
+        instance.tried_hosts = [*instance.tried_hosts, host]
+        instance.updated_at = now()
+        return instance.to_dict()
 
     def usage_by_host(self) -> dict[str, tuple[int, int, int]]:
         with self.reader() as session:
@@ -435,7 +448,12 @@ class Database:
             own.add(record)
 
     def finish_action(
-        self, uuid: str, request_id: str | None, result: str, message: str | None = None
+        self,
+        uuid: str,
+        request_id: str | None,
+        result: str,
+        message: str | None = None,
+        session: Session | None = None,
     ) -> None:
         """Finish the open action of ``request_id`` (None: every open action)."""
         query = update(models.InstanceAction).where(
@@ -443,8 +461,12 @@ class Database:
         )
         if request_id is not None:
             query = query.where(models.InstanceAction.request_id == request_id)
-        with self.writer() as session:
-            session.execute(query.values(finish_time=now(), result=result, message=message))
+        query = query.values(finish_time=now(), result=result, message=message)
+        if session is not None:
+            session.execute(query)
+            return
+        with self.writer() as own:
+            own.execute(query)
 
     def record_action(self, uuid: str, action: str, request_id: str, message: str | None) -> None:
         """An action that starts and finishes at once (an out-of-band change)."""

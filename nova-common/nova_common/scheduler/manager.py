@@ -86,12 +86,14 @@ class Scheduler:
         task_state: str,
         new_task_state: str | None = None,
         candidates: list[HostState] | None = None,
+        session: Any = None,
     ) -> dict[str, Any]:
         """Claim the best host that still has room; the claimed instance row.
 
         With ``new_task_state`` the claim also moves the instance there, in
         the same transaction. ``candidates`` are the result of a
-        :meth:`select` for this ``spec`` made just before."""
+        :meth:`select` for this ``spec`` made just before. With ``session`` the
+        claims join that database transaction."""
         if candidates is None:
             candidates = self.select(spec)
         for candidate in candidates:
@@ -103,6 +105,7 @@ class Scheduler:
                 spec.disk_gb,
                 task_state,
                 new_task_state,
+                session=session,
             )
             if claimed is not None:
                 with self._lock:
@@ -110,7 +113,9 @@ class Scheduler:
                     if state is not None:
                         state.consume(spec)
                 return claimed
-            if self.db.get_instance(instance_uuid) is None:
+            # In a caller's transaction the instance is not committed yet, so
+            # no one else can have deleted it.
+            if session is None and self.db.get_instance(instance_uuid) is None:
                 raise core_exc.NotFound(field="instance", value=instance_uuid)
             # Our view was stale: the host filled up. Mark it full for now.
             with self._lock:
