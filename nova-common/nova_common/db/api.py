@@ -378,7 +378,31 @@ class Database:
         """
         if session is None:
             with self.writer() as own:
-                return self.claim(uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state, own)
+                return self._claim(own, uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state)
+        if self.is_sqlite:  # the process lock serialises writers: no row locks to release
+            return self._claim(session, uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state)
+        # A refused claim must not keep the host's row locked for the rest of
+        # the caller's transaction, which goes on to lock the next candidate:
+        # two creates would deadlock. Rolling back to a savepoint releases it.
+        savepoint = session.begin_nested()
+        claimed = self._claim(session, uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state)
+        if claimed is None:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+        return claimed
+
+    def _claim(
+        self,
+        session: Session,
+        uuid: str,
+        host: str,
+        vcpus: int,
+        memory_mb: int,
+        disk_gb: int,
+        task_state: str,
+        new_task_state: str | None,
+    ) -> dict[str, Any] | None:
         table = models.Service.__table__
         # Core rather than ORM for the locked read: it runs once per create.
         service = session.execute(

@@ -3,7 +3,10 @@
 import os
 import subprocess
 import sys
+import threading
+import uuid as uuidlib
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -45,3 +48,74 @@ def test_base_install_does_not_import_sqlalchemy():
         "sys.exit('sqlalchemy imported' if 'sqlalchemy' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_refused_claims_in_one_transaction_release_the_host_row(db_url):
+    """Two creates, each claiming one full host and then the other's, inside
+    their own create transaction: a refused claim must release the row it
+    locked, or PostgreSQL detects a deadlock (SQLite: the process lock
+    serialises writers, so the interleaving below cannot happen there)."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite takes no row locks: the conductor's process lock serialises its writers")
+    db = Database(db_url)
+    try:
+        migration.db_sync(db.engine)
+        for host in ("full-a", "full-b"):
+            db.register_service(
+                host,
+                dict(
+                    driver_name="fake",
+                    driver_version="1.0.0",
+                    hypervisor_type="fake",
+                    virt_api_min="1.0",
+                    virt_api_max="1.0",
+                    vcpus=0,
+                ),
+            )
+        catalog = dict(flavor_id=db.list_flavors()[0]["id"], image_id=db.list_images()[0]["id"])
+        halfway = threading.Barrier(2, timeout=30)
+        outcomes: dict[str, object] = {}
+
+        def create(name, first, second):
+            uuid = str(uuidlib.uuid4())
+            try:
+                with db.writer() as session:
+                    db.create_instance(
+                        _instance_values(uuid, name, catalog), "create", "req-" + name, session=session
+                    )
+                    outcomes[name + first] = db.claim(uuid, first, 1, 64, 1, "scheduling", session=session)
+                    halfway.wait()
+                    outcomes[name + second] = db.claim(uuid, second, 1, 64, 1, "scheduling", session=session)
+            except Exception as error:  # the deadlock, if any, ends up here
+                outcomes[name] = error
+
+        threads = [
+            threading.Thread(target=create, args=("one", "full-a", "full-b")),
+            threading.Thread(target=create, args=("two", "full-b", "full-a")),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert outcomes == {"onefull-a": None, "onefull-b": None, "twofull-b": None, "twofull-a": None}
+        assert db.count_instances() == {"building": 2}
+    finally:
+        db.dispose()
+
+
+def _instance_values(uuid: str, name: str, catalog: dict) -> dict:
+    return dict(
+        catalog,
+        uuid=uuid,
+        name=name,
+        vcpus=1,
+        memory_mb=64,
+        disk_gb=1,
+        vm_state="building",
+        task_state="scheduling",
+        power_state="nostate",
+        instance_metadata={},
+        volumes={},
+        attempts=0,
+        tried_hosts=[],
+    )
