@@ -131,6 +131,31 @@ def test_pins_to_host_version_and_config_cap(cloud, monkeypatch):
         host.call("future_op")
 
 
+def test_pinning_from_the_registration_needs_no_probe(cloud, monkeypatch):
+    cloud.service.start()
+    wait_for(lambda: cloud.collector.of("register"))
+    advertised = cloud.collector.of("register")[0][2]
+    probes = []
+    original = MemoryDriver.get_driver_info
+
+    def counted(self):
+        probes.append(self)
+        return original(self)
+
+    monkeypatch.setattr(MemoryDriver, "get_driver_info", counted)
+    host = cloud.client.pin(cloud.host, advertised)
+    assert host.version == api.VIRT_API_VERSION and host.driver_info is advertised
+    assert cloud.client.host(cloud.host) is host
+    host.spawn(instance=make_instance(), network_info=objects.NetworkInfo(objects=[]))
+    assert probes == []  # the first operation went out without a get_driver_info
+    # A host advertising a newer API is pinned to ours, as by a probe.
+    advertised.virt_api_max = "1.7"
+    newer = cloud.client.pin(cloud.host, advertised)
+    assert newer.version == api.VIRT_API_VERSION and newer.driver_info.virt_api_max == "1.7"
+    with pytest.raises(exc.InternalError):
+        cloud.client.pin(cloud.host, objects.HostResources())
+
+
 def test_upgrade_levels_cap(cloud):
     cloud.service.start()
     cloud.conf.set_override("compute", "1.0", group="upgrade_levels")

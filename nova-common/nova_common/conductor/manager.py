@@ -146,8 +146,9 @@ class ConductorManager:
                 capabilities=capabilities,
             ),
         )
-        # It may have restarted at another version: pin again on next use.
-        self.virt.forget(host)
+        # It may have restarted at another version: pin again, from what it
+        # just advertised (no probe round trip on its first operation).
+        self.virt.pin(host, driver_info)
         with self._lock:
             self._services[host] = service
             self._last_seen[host] = time.monotonic()

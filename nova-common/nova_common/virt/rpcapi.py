@@ -114,28 +114,33 @@ class HostClient:
             probe = self._rpc_client("1.0", None)
             get_driver_info = api.OPERATIONS["get_driver_info"]
             info = self._call(self._prepare(probe, get_driver_info), get_driver_info, {}, {})
-            if not isinstance(info, objects.DriverInfo):
-                raise exc.InternalError(
-                    operation="get_driver_info", error_type=type(info).__name__, reference="client"
-                )
-            version = _lower(api.VIRT_API_VERSION, info.virt_api_max)
-            if self._version_cap:
-                version = _lower(version, self._version_cap)
-            # Backporting walks every object sent; skip it when the host reads
-            # exactly our versions (the common case outside upgrades).
-            manifest = dict(info.object_versions)
-            self._client = self._rpc_client(
-                version, None if manifest == objects.object_manifest() else manifest
+            return self._pin(info)
+
+    def pin_to(self, info: objects.DriverInfo) -> str:
+        """Pin from the DriverInfo the host already advertised (its
+        registration with the conductor), saving :meth:`pin`'s round trip."""
+        with self._lock:
+            return self._pin(info)
+
+    def _pin(self, info: Any) -> str:
+        if not isinstance(info, objects.DriverInfo):
+            raise exc.InternalError(
+                operation="get_driver_info", error_type=type(info).__name__, reference="client"
             )
-            self._prepared = {}
-            self._context_extra = (
-                {OBJECT_VERSIONS_KEY: objects.object_manifest()}
-                if _newer_than_ours(info.object_versions)
-                else {}
-            )
-            self.driver_info = info
-            self.version = version
-            return version
+        version = _lower(api.VIRT_API_VERSION, info.virt_api_max)
+        if self._version_cap:
+            version = _lower(version, self._version_cap)
+        # Backporting walks every object sent; skip it when the host reads
+        # exactly our versions (the common case outside upgrades).
+        manifest = dict(info.object_versions)
+        self._client = self._rpc_client(version, None if manifest == objects.object_manifest() else manifest)
+        self._prepared = {}
+        self._context_extra = (
+            {OBJECT_VERSIONS_KEY: objects.object_manifest()} if _newer_than_ours(info.object_versions) else {}
+        )
+        self.driver_info = info
+        self.version = version
+        return version
 
     def can_send(self, operation: str) -> bool:
         """Whether the host's pinned version includes ``operation``."""
@@ -243,9 +248,21 @@ class VirtAPIClient:
             return client
 
     def forget(self, host: str) -> None:
-        """Drop a host's pin (it re-registered, maybe at another version)."""
+        """Drop a host's pin: the next call pins again by asking the host."""
         with self._lock:
             self._hosts.pop(host, None)
+
+    def pin(self, host: str, driver_info: objects.DriverInfo) -> HostClient:
+        """A fresh client of ``host`` pinned from the DriverInfo it advertised
+        (it registered, maybe at another version): the first call to a
+        newly registered host then needs no probe."""
+        client = HostClient(
+            self.transport, host, version_cap=self._conf.upgrade_levels.compute, timeout=self._timeout
+        )
+        client.pin_to(driver_info)
+        with self._lock:
+            self._hosts[host] = client
+        return client
 
     def close(self) -> None:
         if self._own_transport:
