@@ -18,7 +18,7 @@ from oslo_messaging._metrics import client as _metrics_client
 from oslo_messaging._tracing import client as _tracing_client
 from oslo_versionedobjects import base as ovo_base
 
-from nova_common import embedded_broker
+from nova_common import embedded_broker, kombu_threads
 from nova_common.objects import base as obj_base
 
 DEFAULT_TRANSPORT_URL = "kombu+memory:////"
@@ -58,6 +58,29 @@ def register_messaging_opts(conf: cfg.ConfigOpts) -> None:
     conf.set_default("transport_url", DEFAULT_TRANSPORT_URL)
 
 
+#: oslo.messaging's own default for ``[oslo_messaging_rabbit] rpc_conn_pool_size``.
+OSLO_CONN_POOL_SIZE = 30
+
+
+def reserve_connections(conf: cfg.ConfigOpts, publishers: int) -> int:
+    """Default the transport's connection pool to at least ``publishers``
+    connections: call before making a transport that that many threads may
+    publish on at once. An operator's own ``rpc_conn_pool_size`` wins.
+
+    Why: oslo.messaging's pool logs a warning, holding its lock, for every get
+    that finds it exhausted, and a thread returning a connection needs that
+    lock too; with more threads publishing than pooled connections the process
+    convoys on it. Seen here: creates timing out after 120 s with 1,000 compute
+    services and the conductor in one process (tools/bench/bench_core.py).
+    Returns the pool size the next transport gets.
+    """
+    register_messaging_opts(conf)
+    conf.set_default(
+        "rpc_conn_pool_size", max(OSLO_CONN_POOL_SIZE, publishers), group="oslo_messaging_rabbit"
+    )
+    return conf.oslo_messaging_rabbit.rpc_conn_pool_size
+
+
 def get_transport(
     conf: cfg.ConfigOpts, url: str | None = None, extra_remote_exmods: Sequence[str] = ()
 ) -> oslo_messaging.Transport:
@@ -68,6 +91,9 @@ def get_transport(
     beyond the virt contract's (the core adds its own).
     """
     register_messaging_opts(conf)
+    # Every kombu connection of the process reads the same class-wide locks
+    # otherwise (see kombu_threads); on the embedded broker and on RabbitMQ alike.
+    kombu_threads.install()
     if url is None:
         url = conf.transport_url or DEFAULT_TRANSPORT_URL
     if url.startswith("kombu+memory"):
