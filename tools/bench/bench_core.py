@@ -38,9 +38,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "nova-common", "tests", "core"
 from core_helpers import compute_conf, conductor_conf, stop_all, wait_for  # noqa: E402
 from nova_common.compute.api import ComputeAPI  # noqa: E402
 from nova_common.conductor.rpcapi import get_core_transport  # noqa: E402
-from nova_common.conductor.service import ConductorService  # noqa: E402
+from nova_common.conductor.service import ConductorService, conductor_publishers  # noqa: E402
 from nova_common.db.api import Database  # noqa: E402
 from nova_common.db.migration import db_sync  # noqa: E402
+from nova_common.rpc import reserve_connections  # noqa: E402
 from nova_common.scaffold.service import ComputeService  # noqa: E402
 from nova_driver_fake import FakeDriver  # noqa: E402
 
@@ -169,6 +170,7 @@ def _measure_rabbit(
     api = ComputeAPI(conf, transport, timeout=120)
     accepted, lock = [], threading.Lock()
     names = iter(range(boots))
+    profiler = _start_profiler(conductor.pid, tag)
     (cond0, fleet0), w0 = sample(), time.monotonic()
 
     def client():
@@ -190,6 +192,7 @@ def _measure_rabbit(
     wait_for(lambda: db.count_instances().get("active", 0) == boots, timeout=600, interval=0.1)
     boot_s = time.monotonic() - w0
     cond1, fleet1 = sample()
+    _stop_profiler(profiler)
 
     api.close()
     transport.cleanup()
@@ -218,6 +221,32 @@ def _measure_rabbit(
     }
 
 
+PROFILE_DIR: str | None = None
+
+
+def _start_profiler(pid: int, tag: str) -> subprocess.Popen | None:
+    """py-spy on the conductor for the boot window (--profile-dir): collapsed
+    stacks, one line per stack with its sample count, to read where the time goes."""
+    if PROFILE_DIR is None:
+        return None
+    os.makedirs(PROFILE_DIR, exist_ok=True)
+    out = os.path.join(PROFILE_DIR, f"conductor-boots-{tag}.txt")
+    proc = subprocess.Popen(
+        ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--gil", "--nonblocking"]
+        + ["-o", out],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # py-spy attaches before the window opens
+    return proc
+
+
+def _stop_profiler(proc: subprocess.Popen | None) -> None:
+    if proc is not None:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+
+
 def phase(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -235,9 +264,10 @@ def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: fl
         },
     )
     conf.set_override("executor_thread_pool_size", 64)
-    # One transport carries every compute service of this process: give its
-    # connection pool room for their concurrent casts.
-    conf.set_override("rpc_conn_pool_size", 200, group="oslo_messaging_rabbit")
+    # One transport carries the conductor and every compute service of this
+    # process: size its connection pool as `nova-common serve` does (with 200
+    # for 1,000 services, oslo.messaging's pool convoyed and creates timed out).
+    reserve_connections(conf, conductor_publishers(conf) + 4 * hosts)
     transport = get_core_transport(conf, MEMORY_URL)
     db = Database(f"sqlite:///{tmp}/bench-{tag}.sqlite")
     db_sync(db.engine)
@@ -367,7 +397,13 @@ def main() -> int:
         help="largest size run over RabbitMQ (one connection per compute service: 1,000 exhausted "
         "this machine's broker, whose file-descriptor limit is 1,024, and crashed it)",
     )
+    parser.add_argument("--boots", type=int, help="instances booted per size (default: max(500, hosts))")
+    parser.add_argument(
+        "--profile-dir", help="RabbitMQ runs: record the conductor with py-spy during the boots, here"
+    )
     args = parser.parse_args()
+    global PROFILE_DIR
+    PROFILE_DIR = args.profile_dir
     sizes = args.hosts or ([50] if args.quick else [100, 1000])
     transports = args.transport or (["memory"] if args.quick else ["memory", "rabbit"])
     import tempfile
@@ -380,7 +416,7 @@ def main() -> int:
             if transport == "rabbit" and hosts > args.max_rabbit_hosts:
                 print(f"rabbit: {hosts} hosts capped at {args.max_rabbit_hosts}", flush=True)
                 hosts = args.max_rabbit_hosts
-            boots = 100 if args.quick else max(500, hosts)
+            boots = args.boots or (100 if args.quick else max(500, hosts))
             result = run(
                 hosts, boots, window=5.0 if args.quick else 20.0, heartbeat=10.0, report=60.0, tmp=tmp
             )

@@ -26,7 +26,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_common.conductor import conf as core_conf
-from nova_common.rpc import DEFAULT_TRANSPORT_URL, register_messaging_opts
+from nova_common.rpc import DEFAULT_TRANSPORT_URL, register_messaging_opts, reserve_connections
 from nova_common.virt import rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -135,10 +135,15 @@ class AllInOne:
         from nova_common.api.wsgi import make_app
         from nova_common.compute.api import ComputeAPI
         from nova_common.conductor.rpcapi import get_core_transport
-        from nova_common.conductor.service import ConductorService
+        from nova_common.conductor.service import ConductorService, conductor_publishers
         from nova_common.db import migration
         from nova_common.db.api import Database
 
+        # One transport for the conductor, the API and the compute services in
+        # this process; each service publishes from a few threads (its ticker,
+        # lifecycle events, replies).
+        hosts = sum(spec.count for spec in self.drivers)
+        reserve_connections(self.conf, conductor_publishers(self.conf) + 4 * hosts)
         self.transport = get_core_transport(self.conf)
         db = Database(core_conf.database_connection(self.conf))
         migration.db_sync(db.engine)

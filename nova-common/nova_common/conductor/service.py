@@ -16,9 +16,17 @@ from nova_common.conductor.endpoints import ComputeReportEndpoint, ConductorAPIE
 from nova_common.conductor.manager import ConductorManager
 from nova_common.conductor.rpcapi import get_core_transport
 from nova_common.db.api import Database
-from nova_common.rpc import ObjectSerializer
+from nova_common.rpc import ObjectSerializer, register_messaging_opts, reserve_connections
 
 LOG = logging.getLogger(__name__)
+
+
+def conductor_publishers(conf: cfg.ConfigOpts) -> int:
+    """Threads of a conductor that may publish at once: its RPC executor
+    (replies), its operation workers and its power-state sync workers."""
+    register_messaging_opts(conf)
+    core_conf.register_opts(conf)
+    return conf.executor_thread_pool_size + conf.conductor.workers + conf.conductor.sync_workers
 
 
 class ConductorService:
@@ -32,6 +40,8 @@ class ConductorService:
         core_conf.register_opts(conf)
         self.conf = conf
         self._own_transport = transport is None
+        if transport is None:
+            reserve_connections(conf, conductor_publishers(conf))
         self.transport = transport or get_core_transport(conf)
         self._own_db = db is None
         self.db = db or Database(
