@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -154,6 +155,7 @@ def _measure_rabbit(
     for fleet in fleets:
         wait_line(fleet, "ready ")
     wait_for(lambda: len(db.list_services()) == hosts, timeout=300, interval=0.5)
+    sockets = broker_sockets()  # before the windows: rabbitmqctl costs a second of CPU
     time.sleep(max(heartbeat, 2.0) + 1)
 
     def sample() -> tuple[float, float]:
@@ -201,6 +203,7 @@ def _measure_rabbit(
         "database": "sqlite",
         "hosts": hosts,
         "compute_processes": procs,
+        "broker_sockets": sockets,
         "heartbeat_interval_s": heartbeat,
         "resource_report_interval_s": report,
         "idle_cpu_computes_only_pct": round(computes_idle * 100, 1),
@@ -219,6 +222,34 @@ def _measure_rabbit(
         "process_cpu_per_boot_ms": round(((cond1 - cond0) + (fleet1 - fleet0)) / boots * 1000, 2),
         "conductor_cpu_per_boot_ms": round((cond1 - cond0) / boots * 1000, 2),
     }
+
+
+def _broker_status() -> tuple[int, int] | None:
+    """(sockets open, socket limit) of the local broker, from ``rabbitmqctl status``."""
+    try:
+        status = subprocess.run(["rabbitmqctl", "status"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"Sockets: (\d+), limit: (\d+)", status)
+    return None if match is None else (int(match.group(1)), int(match.group(2)))
+
+
+def broker_sockets() -> int | None:
+    status = _broker_status()
+    return None if status is None else status[0]
+
+
+def rabbit_host_limit() -> int:
+    """Compute services the local broker can take: its socket limit less room
+    for the fleets' pooled connections and everyone else (broker_sockets in
+    core.md: what a run used); 500 when the limit cannot be read."""
+    status = _broker_status()
+    if status is None:
+        print("rabbit: broker socket limit unknown; capping at 500 compute services", flush=True)
+        return 500
+    limit = max(100, (status[1] - 400) // 100 * 100)
+    print(f"rabbit: broker allows {status[1]} sockets: up to {limit} compute services", flush=True)
+    return limit
 
 
 PROFILE_DIR: str | None = None
@@ -393,9 +424,10 @@ def main() -> int:
     parser.add_argument(
         "--max-rabbit-hosts",
         type=int,
-        default=500,
-        help="largest size run over RabbitMQ (one connection per compute service: 1,000 exhausted "
-        "this machine's broker, whose file-descriptor limit is 1,024, and crashed it)",
+        help="largest size run over RabbitMQ (default: what the local broker's socket limit allows, "
+        "read with rabbitmqctl; 500 when it cannot be read). Each compute service holds its own "
+        "connection: 1,000 services exhausted a broker started with 1,024 file descriptors and "
+        "crashed it",
     )
     parser.add_argument("--boots", type=int, help="instances booted per size (default: max(500, hosts))")
     parser.add_argument(
@@ -406,6 +438,8 @@ def main() -> int:
     PROFILE_DIR = args.profile_dir
     sizes = args.hosts or ([50] if args.quick else [100, 1000])
     transports = args.transport or (["memory"] if args.quick else ["memory", "rabbit"])
+    if args.max_rabbit_hosts is None and "rabbit" in transports:
+        args.max_rabbit_hosts = rabbit_host_limit()
     import tempfile
 
     tmp = tempfile.mkdtemp(prefix="bench-core-")
