@@ -378,17 +378,16 @@ class Database:
         """
         if session is None:
             with self.writer() as own:
-                return self._claim(own, uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state)
-        if self.is_sqlite:  # the process lock serialises writers: no row locks to release
-            return self._claim(session, uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state)
+                return self.claim(uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state, own)
         # A refused claim must not keep the host's row locked for the rest of
         # the caller's transaction, which goes on to lock the next candidate:
         # two creates would deadlock. Rolling back to a savepoint releases it.
-        savepoint = session.begin_nested()
+        # (SQLite takes no row locks: the process lock serialises writers.)
+        savepoint = None if self.is_sqlite else session.begin_nested()
         claimed = self._claim(session, uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state)
-        if claimed is None:
+        if savepoint is not None and claimed is None:
             savepoint.rollback()
-        else:
+        elif savepoint is not None:
             savepoint.commit()
         return claimed
 
@@ -485,12 +484,10 @@ class Database:
         )
         if request_id is not None:
             query = query.where(models.InstanceAction.request_id == request_id)
-        query = query.values(finish_time=now(), result=result, message=message)
-        if session is not None:
-            session.execute(query)
-            return
-        with self.writer() as own:
-            own.execute(query)
+        if session is None:
+            with self.writer() as own:
+                return self.finish_action(uuid, request_id, result, message, own)
+        session.execute(query.values(finish_time=now(), result=result, message=message))
 
     def record_action(self, uuid: str, action: str, request_id: str, message: str | None) -> None:
         """An action that starts and finishes at once (an out-of-band change)."""

@@ -238,14 +238,13 @@ class VirtAPIClient:
         with self._lock:
             client = self._hosts.get(host)
             if client is None:
-                client = HostClient(
-                    self.transport,
-                    host,
-                    version_cap=self._conf.upgrade_levels.compute,
-                    timeout=self._timeout,
-                )
-                self._hosts[host] = client
+                client = self._hosts[host] = self._new_client(host)
             return client
+
+    def _new_client(self, host: str) -> HostClient:
+        return HostClient(
+            self.transport, host, version_cap=self._conf.upgrade_levels.compute, timeout=self._timeout
+        )
 
     def forget(self, host: str) -> None:
         """Drop a host's pin: the next call pins again by asking the host."""
@@ -256,9 +255,7 @@ class VirtAPIClient:
         """A fresh client of ``host`` pinned from the DriverInfo it advertised
         (it registered, maybe at another version): the first call to a
         newly registered host then needs no probe."""
-        client = HostClient(
-            self.transport, host, version_cap=self._conf.upgrade_levels.compute, timeout=self._timeout
-        )
+        client = self._new_client(host)
         client.pin_to(driver_info)
         with self._lock:
             self._hosts[host] = client
