@@ -7,8 +7,10 @@ hosts. ``fake://`` polls every 50 ms and must not be used for anything timed.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import oslo_messaging
@@ -105,6 +107,39 @@ def get_transport(
         embedded_broker.install()
     exmods = [*ALLOWED_REMOTE_EXMODS, *extra_remote_exmods]
     return oslo_messaging.get_rpc_transport(conf, url=url, allowed_remote_exmods=exmods)
+
+
+def get_rpc_server(
+    transport: oslo_messaging.Transport, target: oslo_messaging.Target, endpoints: Sequence[Any]
+) -> oslo_messaging.RPCServer:
+    """An RPC server (threading executor, :class:`ObjectSerializer`) whose idle
+    worker threads sleep until work arrives.
+
+    Why not oslo.messaging's own threading executor: it is futurist's
+    ThreadPoolExecutor, which adds a worker on every request until it has
+    ``executor_thread_pool_size`` of them (an idle one is not reused first),
+    and every idle worker wakes once a second to poll its queue. A compute
+    service that has served 64 requests keeps 64 threads waking each second
+    for the rest of its life. With 1,000 compute services in one process
+    that grew with every instance booted (three per host: ~3,000 pollers)
+    until the GIL hand-offs took the CPUs and boots stopped
+    (tools/bench/results/core.md). The standard library's pool reuses an
+    idle worker before adding one, and its idle workers block without a
+    timeout; ``executor_thread_pool_size`` still caps it.
+    """
+    server = oslo_messaging.get_rpc_server(transport, target, list(endpoints), serializer=ObjectSerializer())
+    # oslo.messaging has no public hook for the executor class: start() makes
+    # ``_executor_cls(max_workers=...)`` and the server only calls its
+    # submit() and shutdown(wait=True), which the standard pool has too.
+    # Fail loudly if a release renames it (tests/test_service.py checks the reuse).
+    if not hasattr(server, "_executor_cls"):
+        raise RuntimeError(
+            "oslo.messaging's RPC server has no _executor_cls (nova_common.rpc.get_rpc_server)"
+        )
+    server._executor_cls = functools.partial(
+        ThreadPoolExecutor, thread_name_prefix=f"rpc-{target.topic}.{target.server or ''}"
+    )
+    return server
 
 
 class _NoHostnameFilter(logging.Filter):

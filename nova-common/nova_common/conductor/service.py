@@ -16,7 +16,7 @@ from nova_common.conductor.endpoints import ComputeReportEndpoint, ConductorAPIE
 from nova_common.conductor.manager import ConductorManager
 from nova_common.conductor.rpcapi import get_core_transport
 from nova_common.db.api import Database
-from nova_common.rpc import ObjectSerializer, register_messaging_opts, reserve_connections
+from nova_common.rpc import get_rpc_server, register_messaging_opts, reserve_connections
 
 LOG = logging.getLogger(__name__)
 
@@ -57,11 +57,8 @@ class ConductorService:
 
     def start(self) -> None:
         target = oslo_messaging.Target(topic=self.conf.conductor.topic, server=self.conf.conductor.server)
-        self._server = oslo_messaging.get_rpc_server(
-            self.transport,
-            target,
-            [ComputeReportEndpoint(self.manager), ConductorAPIEndpoint(self.manager)],
-            serializer=ObjectSerializer(),
+        self._server = get_rpc_server(
+            self.transport, target, [ComputeReportEndpoint(self.manager), ConductorAPIEndpoint(self.manager)]
         )
         self._server.start()
         self._spawn(

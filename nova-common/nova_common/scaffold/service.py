@@ -19,7 +19,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_common import objects
-from nova_common.rpc import ObjectSerializer, get_transport
+from nova_common.rpc import get_rpc_server, get_transport
 from nova_common.scaffold import conf as scaffold_conf
 from nova_common.scaffold.dispatcher import DriverDispatcher
 from nova_common.scaffold.endpoint import VirtEndpoint
@@ -63,12 +63,7 @@ class ComputeService:
         self.driver.set_event_handler(self._forward_event)
         self._start_driver()
         target = oslo_messaging.Target(topic=COMPUTE_TOPIC, server=self.host)
-        self._server = oslo_messaging.get_rpc_server(
-            self.transport,
-            target,
-            [VirtEndpoint(self.dispatcher)],
-            serializer=ObjectSerializer(),
-        )
+        self._server = get_rpc_server(self.transport, target, [VirtEndpoint(self.dispatcher)])
         self._server.start()
         self._register()
         self._ticker = threading.Thread(target=self._tick, name=f"compute-{self.host}-ticker", daemon=True)
