@@ -9,7 +9,8 @@ so an idle consumer wakes once per :data:`IDLE_WAKEUP_S` and a message is
 delivered at once.
 
 It is still kombu's memory transport (same queues, same semantics, the real
-rabbit driver on top); only the waiting changes. :func:`install` points
+rabbit driver on top); only the waiting changes, and how a topic exchange
+finds its queues (:class:`IndexedTopicExchange`). :func:`install` points
 kombu's ``memory`` alias here, and a stopping consumer (oslo.messaging's ``stop_consuming``) wakes at once.
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 
 import kombu.transport
 from kombu.transport import memory
+from kombu.transport.virtual.exchange import STANDARD_EXCHANGE_TYPES, TopicExchange
 from oslo_messaging._drivers import impl_rabbit
 
 #: How long an idle consumer sleeps between wakeups when nothing arrives.
@@ -54,9 +56,82 @@ class _WakingQueue(Queue):
             transport.wake()
 
 
+#: Bumped on every binding change made through :class:`Channel`, so the
+#: exchange indexes know to rebuild.
+_bindings_generation = 0
+
+
+def _bindings_changed() -> None:
+    global _bindings_generation
+    with _lock:
+        _bindings_generation += 1
+
+
+class IndexedTopicExchange(TopicExchange):
+    """kombu's topic exchange with its exact-match bindings in a dict.
+
+    Why: kombu matches a published routing key against every binding of the
+    exchange, one regular expression each. oslo.messaging binds each RPC
+    server's queues by exact key (``compute``, ``compute.<host>``), so with
+    1,000 compute services in one process every publish on the control
+    exchange ran ~2,000 matches (0.4 ms, measured here), heartbeats included.
+    Keys without ``*`` or ``#`` are looked up in a dict; wildcard bindings are
+    still matched one by one, so routing is unchanged.
+    """
+
+    #: exchange name -> (generation, table identity, table length, exact, wildcard)
+    _indexes: dict[str, tuple[int, int, int, dict[str, set[str]], list[tuple[str, str]]]] = {}
+
+    def lookup(self, table: list, exchange: str, routing_key: str, default: Any) -> set[str]:
+        index = self._indexes.get(exchange)
+        # The length check also catches a change made by a plain kombu memory
+        # channel, which shares the broker state but does not bump the generation.
+        if index is None or index[:3] != (_bindings_generation, id(table), len(table)):
+            index = self._index(table, exchange)
+        exact, wildcard = index[3], index[4]
+        queues = set(exact.get(routing_key, ()))
+        if wildcard:
+            queues.update(queue for pattern, queue in wildcard if self._match(pattern, routing_key))
+        return queues
+
+    def _index(self, table: list, exchange: str) -> tuple:
+        generation = _bindings_generation
+        bindings = list(table)
+        exact: dict[str, set[str]] = defaultdict(set)
+        wildcard: list[tuple[str, str]] = []
+        for rkey, pattern, queue in bindings:
+            if "*" in rkey or "#" in rkey:
+                wildcard.append((pattern, queue))
+            else:
+                exact[rkey].add(queue)
+        index = (generation, id(table), len(bindings), dict(exact), wildcard)
+        self._indexes[exchange] = index
+        return index
+
+
 class Channel(memory.Channel):
     # Shares memory.Channel's class-level ``queues`` dict on purpose: one
     # broker per process, whichever class a connection uses.
+
+    exchange_types = {**STANDARD_EXCHANGE_TYPES, "topic": IndexedTopicExchange}
+
+    def queue_bind(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().queue_bind(*args, **kwargs)
+        finally:
+            _bindings_changed()
+
+    def queue_unbind(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().queue_unbind(*args, **kwargs)
+        finally:
+            _bindings_changed()
+
+    def exchange_delete(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().exchange_delete(*args, **kwargs)
+        finally:
+            _bindings_changed()
 
     def _queue_for(self, queue: str) -> Queue:
         found = self.queues.get(queue)

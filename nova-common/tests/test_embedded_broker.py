@@ -90,3 +90,55 @@ def test_stopping_a_server_wakes_its_idle_consumer():
     assert woken, "stop_consuming did not wake the consumer; stop would wait out the idle wakeup"
     server.wait()
     transport.cleanup()
+
+
+def test_topic_routing_by_index_matches_kombus_and_follows_unbinds():
+    import kombu
+
+    embedded_broker.install()
+    exchange = kombu.Exchange("routing-" + str(time.monotonic_ns()), type="topic")
+    keys = {"exact": "compute.host-1", "other": "compute.host-2", "star": "compute.*", "hash": "compute.#"}
+    with kombu.Connection("memory://") as connection:
+        channel = connection.default_channel
+        assert isinstance(channel, embedded_broker.Channel)
+        queues = {
+            name: kombu.Queue(f"{exchange.name}-{name}", exchange, routing_key=key)(channel)
+            for name, key in keys.items()
+        }
+        for queue in queues.values():
+            queue.declare()
+        producer = kombu.Producer(channel, exchange)
+
+        def routed(key):
+            producer.publish({"k": key}, routing_key=key)
+            got = set()
+            for name, queue in queues.items():
+                message = queue.get(no_ack=True)
+                if message is not None:
+                    got.add(name)
+            return got
+
+        assert routed("compute.host-1") == {"exact", "star", "hash"}
+        assert routed("compute.host-2") == {"other", "star", "hash"}
+        assert routed("compute.a.b") == {"hash"}
+        assert routed("conductor") == set()
+        queues["exact"].unbind_from(exchange, routing_key=keys["exact"])
+        assert routed("compute.host-1") == {"star", "hash"}
+        queues["exact"].bind_to(exchange, routing_key=keys["exact"])
+        assert routed("compute.host-1") == {"exact", "star", "hash"}
+
+
+def test_exact_topic_keys_are_not_matched_binding_by_binding(monkeypatch):
+    from kombu.transport.virtual.exchange import TopicExchange
+
+    exchange = embedded_broker.IndexedTopicExchange(None)
+    table = [(f"compute.host-{i}", exchange.key_to_pattern(f"compute.host-{i}"), f"q{i}") for i in range(500)]
+    matches = []
+    real_match = TopicExchange._match
+    monkeypatch.setattr(
+        TopicExchange,
+        "_match",
+        lambda self, pattern, key: matches.append(pattern) or real_match(self, pattern, key),
+    )
+    assert exchange.lookup(table, "index-test", "compute.host-7", None) == {"q7"}
+    assert matches == []  # kombu's own lookup: 500 regular expressions per publish
