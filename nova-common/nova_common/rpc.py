@@ -20,7 +20,7 @@ from oslo_messaging._metrics import client as _metrics_client
 from oslo_messaging._tracing import client as _tracing_client
 from oslo_versionedobjects import base as ovo_base
 
-from nova_common import embedded_broker, kombu_threads
+from nova_common import embedded_broker, kombu_autoretry, kombu_threads
 from nova_common.objects import base as obj_base
 
 DEFAULT_TRANSPORT_URL = "kombu+memory:////"
@@ -96,6 +96,7 @@ def get_transport(
     # Every kombu connection of the process reads the same class-wide locks
     # otherwise (see kombu_threads); on the embedded broker and on RabbitMQ alike.
     kombu_threads.install()
+    kombu_autoretry.install()  # a class built per publish and per poll otherwise
     if url is None:
         url = conf.transport_url or DEFAULT_TRANSPORT_URL
     if url.startswith("kombu+memory"):
