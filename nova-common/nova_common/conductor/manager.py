@@ -23,7 +23,7 @@ from oslo_log import log as logging
 from nova_common import objects
 from nova_common.compute import exceptions as core_exc
 from nova_common.compute.states import ACTIONS, TaskState, VmState, vm_state_for_power
-from nova_common.db.api import Database, now
+from nova_common.db.api import Database, NewInstance, now
 from nova_common.objects.fields import LifecycleTransition, PowerState
 from nova_common.scheduler.filters import RequestSpec
 from nova_common.scheduler.manager import Scheduler
@@ -366,10 +366,10 @@ class ConductorManager:
             attempts=0,
             tried_hosts=[],
         )
-        # The insert and the claim are one transaction: a refused create
-        # rolls back and leaves no row behind, and a boot costs one commit less.
+        # The claim inserts the instance on the host it found room on, in one
+        # transaction: a refused create leaves no row behind, and the row is
+        # written once, already placed.
         with self.db.writer() as session:
-            self.db.create_instance(values, "create", request_id, session=session)
             instance = self.scheduler.schedule(
                 instance_uuid,
                 spec,
@@ -377,6 +377,7 @@ class ConductorManager:
                 new_task_state=TaskState.SPAWNING,
                 candidates=candidates,
                 session=session,
+                new_instance=NewInstance(values, "create", request_id),
             )
         self.pool.submit(self._build, instance_uuid, spec, request_id, instance)
         return {**instance, "request_id": request_id}

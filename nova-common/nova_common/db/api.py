@@ -13,8 +13,8 @@ import contextlib
 import datetime
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 from oslo_utils import timeutils
 from sqlalchemy import bindparam, create_engine, event, func, or_, select, update
@@ -29,6 +29,20 @@ CATALOG_CACHE_TTL_S = 5.0
 
 def now() -> datetime.datetime:
     return timeutils.utcnow().replace(tzinfo=None)
+
+
+_INSTANCES = models.Instance.__table__
+
+
+def _instance_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An instances row written or read with Core, as ``models.Instance.to_dict``
+    gives it (Core keys the column ``metadata`` by that name, which is the
+    dict's name for the ORM's ``instance_metadata``)."""
+    out = {}
+    for column in _INSTANCES.columns:
+        value = row[column.name]
+        out[column.name] = value.isoformat() if isinstance(value, datetime.datetime) else value
+    return out
 
 
 def make_engine(connection: str, pool_size: int = 10, max_overflow: int = 50) -> Engine:
@@ -46,6 +60,14 @@ def make_engine(connection: str, pool_size: int = 10, max_overflow: int = 50) ->
 
         return engine
     return create_engine(connection, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+
+
+class NewInstance(NamedTuple):
+    """A create's instance row, action and request id, for a claim to insert."""
+
+    values: dict[str, Any]
+    action: str
+    request_id: str
 
 
 class Database:
@@ -158,10 +180,23 @@ class Database:
             ]
 
     def service_rows(self) -> list[Any]:
-        """Every service as a light row (the scheduler's host states)."""
-        table = models.Service.__table__
+        """Every service as a light row of what the scheduler reads (the
+        other columns' dates and JSON cost more to decode than the rest)."""
+        c = models.Service.__table__.c
+        columns = (
+            c.host,
+            c.enabled,
+            c.hypervisor_type,
+            c.capabilities,
+            c.vcpus,
+            c.vcpus_used,
+            c.memory_mb,
+            c.memory_mb_used,
+            c.local_gb,
+            c.local_gb_used,
+        )
         with self.engine.connect() as connection:
-            return list(connection.execute(select(table)))
+            return list(connection.execute(select(*columns)))
 
     def set_service_enabled(self, host: str, enabled: bool, reason: str | None) -> dict[str, Any] | None:
         with self.writer() as session:
@@ -258,16 +293,23 @@ class Database:
         if session is None:
             with self.writer() as own:
                 return self.create_instance(values, action, request_id, own)
+        # Core, not the ORM: one insert per create, and the caller gets the
+        # row as a dict, not an object to keep in the session.
         stamp = now()
-        instance = models.Instance(created_at=stamp, updated_at=stamp, deleted=0, **values)
-        session.add(instance)
-        session.add(
-            models.InstanceAction(
+        row = {"metadata" if k == "instance_metadata" else k: v for k, v in values.items()}
+        row.update(created_at=stamp, updated_at=stamp, deleted=0)
+        result = session.execute(_INSTANCES.insert().values(**row))
+        session.execute(
+            models.InstanceAction.__table__.insert().values(
                 instance_uuid=values["uuid"], action=action, request_id=request_id, start_time=stamp
             )
         )
-        session.flush()
-        return instance.to_dict()
+        # What was inserted, column defaults included; the rest is NULL.
+        inserted = result.last_inserted_params()
+        return _instance_dict(
+            {c.name: inserted.get(c.name) for c in _INSTANCES.columns}
+            | {"id": result.inserted_primary_key[0]}
+        )
 
     def get_instance(self, uuid: str, include_deleted: bool = False) -> dict[str, Any] | None:
         with self.reader() as session:
@@ -318,25 +360,30 @@ class Database:
         if session is None:
             with self.writer() as own:
                 return self.cas_instance(uuid, vm_states, task_states, values, own)
-        query = update(models.Instance).where(models.Instance.uuid == uuid, models.Instance.deleted == 0)
+        # Core on the table, not the ORM's bulk update: this runs several
+        # times per instance operation. RETURNING reads the new row in the
+        # same statement (SQLite >= 3.35 and PostgreSQL have it).
+        c = _INSTANCES.c
+        query = update(_INSTANCES).where(c.uuid == uuid, c.deleted == 0)
         if vm_states is not None:
-            query = query.where(models.Instance.vm_state.in_(list(vm_states)))
+            query = query.where(c.vm_state.in_(list(vm_states)))
         if task_states is not None:
             expected = list(task_states)
             named = [t for t in expected if t is not None]
-            clauses = [models.Instance.task_state.in_(named)] if named else []
+            clauses = [c.task_state.in_(named)] if named else []
             if None in expected:
-                clauses.append(models.Instance.task_state.is_(None))
+                clauses.append(c.task_state.is_(None))
             query = query.where(or_(*clauses))
         values = {"updated_at": now(), **values}
-        if session.execute(query.values(**values).execution_options(synchronize_session=False)).rowcount != 1:
+        if "instance_metadata" in values:
+            values["metadata"] = values.pop("instance_metadata")
+        if self.engine.dialect.update_returning:
+            rows = session.execute(query.values(**values).returning(*_INSTANCES.columns)).all()
+            return _instance_dict(rows[0]._mapping) if len(rows) == 1 else None
+        if session.execute(query.values(**values)).rowcount != 1:
             return None
-        instance = session.scalars(
-            select(models.Instance)
-            .where(models.Instance.uuid == uuid)
-            .execution_options(populate_existing=True)
-        ).first()
-        return None if instance is None else instance.to_dict()
+        row = session.execute(select(_INSTANCES).where(c.uuid == uuid, c.deleted == 0)).first()
+        return None if row is None else _instance_dict(row._mapping)
 
     def soft_delete_instance(self, uuid: str) -> bool:
         """Mark the instance deleted and release its claim."""
@@ -365,6 +412,7 @@ class Database:
         task_state: str,
         new_task_state: str | None = None,
         session: Session | None = None,
+        new_instance: NewInstance | None = None,
     ) -> dict[str, Any] | None:
         """Atomically put the instance on ``host`` if the host still has room,
         moving it from ``task_state`` to ``new_task_state`` when one is given.
@@ -373,18 +421,24 @@ class Database:
         sum of the claims of the host's live instances (which covers spawns
         in flight that the last report does not show yet).
 
-        With ``session`` the claim joins that transaction (a create inserts
-        the instance and claims its host in one).
+        With ``session`` the claim joins that transaction. With
+        ``new_instance`` (a create) the instance does not exist yet: a claim
+        that finds room inserts it on ``host``, already moved to
+        ``new_task_state``, with its first action; a refused one inserts nothing.
         """
         if session is None:
             with self.writer() as own:
-                return self.claim(uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state, own)
+                return self.claim(
+                    uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state, own, new_instance
+                )
         # A refused claim must not keep the host's row locked for the rest of
         # the caller's transaction, which goes on to lock the next candidate:
         # two creates would deadlock. Rolling back to a savepoint releases it.
         # (SQLite takes no row locks: the process lock serialises writers.)
         savepoint = None if self.is_sqlite else session.begin_nested()
-        claimed = self._claim(session, uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state)
+        claimed = self._claim(
+            session, uuid, host, vcpus, memory_mb, disk_gb, task_state, new_task_state, new_instance
+        )
         if savepoint is not None and claimed is None:
             savepoint.rollback()
         elif savepoint is not None:
@@ -401,6 +455,7 @@ class Database:
         disk_gb: int,
         task_state: str,
         new_task_state: str | None,
+        new_instance: NewInstance | None,
     ) -> dict[str, Any] | None:
         table = models.Service.__table__
         # Core rather than ORM for the locked read: it runs once per create.
@@ -431,6 +486,15 @@ class Database:
             or service.local_gb - max(service.local_gb_used, used[2]) < disk_gb
         ):
             return None
+        if new_instance is not None:
+            values = {
+                **new_instance.values,
+                "host": host,
+                "task_state": new_task_state or task_state,
+                "attempts": 1,
+                "tried_hosts": [host],
+            }
+            return self.create_instance(values, new_instance.action, new_instance.request_id, session)
         instance = session.scalars(
             select(models.Instance).where(models.Instance.uuid == uuid, models.Instance.deleted == 0)
         ).first()
@@ -479,11 +543,10 @@ class Database:
         session: Session | None = None,
     ) -> None:
         """Finish the open action of ``request_id`` (None: every open action)."""
-        query = update(models.InstanceAction).where(
-            models.InstanceAction.instance_uuid == uuid, models.InstanceAction.finish_time.is_(None)
-        )
+        actions = models.InstanceAction.__table__  # Core: once per finished operation
+        query = update(actions).where(actions.c.instance_uuid == uuid, actions.c.finish_time.is_(None))
         if request_id is not None:
-            query = query.where(models.InstanceAction.request_id == request_id)
+            query = query.where(actions.c.request_id == request_id)
         if session is None:
             with self.writer() as own:
                 return self.finish_action(uuid, request_id, result, message, own)

@@ -17,7 +17,7 @@ from typing import Any
 from oslo_log import log as logging
 
 from nova_common.compute import exceptions as core_exc
-from nova_common.db.api import Database
+from nova_common.db.api import Database, NewInstance
 from nova_common.scheduler.filters import FILTERS, HostState, RequestSpec, ram_weigher
 
 LOG = logging.getLogger(__name__)
@@ -87,13 +87,15 @@ class Scheduler:
         new_task_state: str | None = None,
         candidates: list[HostState] | None = None,
         session: Any = None,
+        new_instance: NewInstance | None = None,
     ) -> dict[str, Any]:
         """Claim the best host that still has room; the claimed instance row.
 
         With ``new_task_state`` the claim also moves the instance there, in
         the same transaction. ``candidates`` are the result of a
         :meth:`select` for this ``spec`` made just before. With ``session`` the
-        claims join that database transaction."""
+        claims join that database transaction. With ``new_instance`` (a
+        create) the claim inserts the instance (:meth:`Database.claim`)."""
         if candidates is None:
             candidates = self.select(spec)
         for candidate in candidates:
@@ -106,6 +108,7 @@ class Scheduler:
                 task_state,
                 new_task_state,
                 session=session,
+                new_instance=new_instance,
             )
             if claimed is not None:
                 with self._lock:

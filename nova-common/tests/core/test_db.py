@@ -50,11 +50,16 @@ def test_base_install_does_not_import_sqlalchemy():
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 
 
-def test_refused_claims_in_one_transaction_release_the_host_row(db_url):
+@pytest.mark.parametrize("inserted", ["before the claims", "by the claim"])
+def test_refused_claims_in_one_transaction_release_the_host_row(db_url, inserted):
     """Two creates, each claiming one full host and then the other's, inside
     their own create transaction: a refused claim must release the row it
     locked, or PostgreSQL detects a deadlock (SQLite: the process lock
-    serialises writers, so the interleaving below cannot happen there)."""
+    serialises writers, so the interleaving below cannot happen there).
+    The instance is either inserted first (a reschedule's claim) or by the
+    claim that finds room (a create's)."""
+    from nova_common.db.api import NewInstance
+
     if db_url.startswith("sqlite"):
         pytest.skip("SQLite takes no row locks: the conductor's process lock serialises its writers")
     db = Database(db_url)
@@ -79,13 +84,18 @@ def test_refused_claims_in_one_transaction_release_the_host_row(db_url):
         def create(name, first, second):
             uuid = str(uuidlib.uuid4())
             try:
+                values = _instance_values(uuid, name, catalog)
+                new = None
                 with db.writer() as session:
-                    db.create_instance(
-                        _instance_values(uuid, name, catalog), "create", "req-" + name, session=session
-                    )
-                    outcomes[name + first] = db.claim(uuid, first, 1, 64, 1, "scheduling", session=session)
+                    if inserted == "by the claim":
+                        new = NewInstance(values, "create", "req-" + name)
+                    else:
+                        db.create_instance(values, "create", "req-" + name, session=session)
+                    outcomes[name + first] = db.claim(uuid, first, 1, 64, 1, "scheduling", None, session, new)
                     halfway.wait()
-                    outcomes[name + second] = db.claim(uuid, second, 1, 64, 1, "scheduling", session=session)
+                    outcomes[name + second] = db.claim(
+                        uuid, second, 1, 64, 1, "scheduling", None, session, new
+                    )
             except Exception as error:  # the deadlock, if any, ends up here
                 outcomes[name] = error
 
@@ -98,7 +108,7 @@ def test_refused_claims_in_one_transaction_release_the_host_row(db_url):
         for thread in threads:
             thread.join(60)
         assert outcomes == {"onefull-a": None, "onefull-b": None, "twofull-b": None, "twofull-a": None}
-        assert db.count_instances() == {"building": 2}
+        assert db.count_instances() == ({"building": 2} if inserted == "before the claims" else {})
     finally:
         db.dispose()
 
@@ -119,3 +129,87 @@ def _instance_values(uuid: str, name: str, catalog: dict) -> dict:
         attempts=0,
         tried_hosts=[],
     )
+
+
+def _service(db: Database, host: str, vcpus: int) -> None:
+    db.register_service(
+        host,
+        dict(
+            driver_name="fake",
+            driver_version="1.0.0",
+            hypervisor_type="fake",
+            virt_api_min="1.0",
+            virt_api_max="1.0",
+            vcpus=vcpus,
+            memory_mb=4096,
+            local_gb=100,
+        ),
+    )
+
+
+def test_rows_written_with_core_read_as_the_orm_gives_them(db_url):
+    """create_instance, a create's claim and cas_instance return rows built
+    from Core statements; they must equal what get_instance (the ORM) reads."""
+    from nova_common.db.api import NewInstance
+
+    db = Database(db_url)
+    try:
+        migration.db_sync(db.engine)
+        _service(db, "roomy", vcpus=4)
+        catalog = dict(flavor_id=db.list_flavors()[0]["id"], image_id=db.list_images()[0]["id"])
+
+        plain = db.create_instance(
+            _instance_values(str(uuidlib.uuid4()), "plain", catalog), "create", "req-1"
+        )
+        assert plain == db.get_instance(plain["uuid"])
+        assert plain["metadata"] == {} and plain["host"] is None and plain["deleted"] == 0
+
+        uuid = str(uuidlib.uuid4())
+        values = _instance_values(uuid, "placed", catalog) | {"instance_metadata": {"k": "v"}}
+        with db.writer() as session:
+            placed = db.claim(
+                uuid,
+                "roomy",
+                1,
+                64,
+                1,
+                "scheduling",
+                "spawning",
+                session,
+                NewInstance(values, "create", "req-2"),
+            )
+        assert placed == db.get_instance(uuid)
+        assert (placed["host"], placed["task_state"], placed["attempts"], placed["tried_hosts"]) == (
+            "roomy",
+            "spawning",
+            1,
+            ["roomy"],
+        )
+        assert placed["metadata"] == {"k": "v"}
+        assert [a["request_id"] for a in db.list_actions(uuid)] == ["req-2"]
+
+        moved = db.cas_instance(uuid, ["building"], ["spawning"], {"vm_state": "active", "task_state": None})
+        assert moved == db.get_instance(uuid)
+        assert (moved["vm_state"], moved["task_state"]) == ("active", None)
+        assert db.cas_instance(uuid, ["building"], None, {"vm_state": "error"}) is None  # it moved on
+        assert db.get_instance(uuid)["vm_state"] == "active"
+    finally:
+        db.dispose()
+
+
+def test_a_refused_create_claim_inserts_nothing(db_url):
+    from nova_common.db.api import NewInstance
+
+    db = Database(db_url)
+    try:
+        migration.db_sync(db.engine)
+        _service(db, "full", vcpus=0)
+        catalog = dict(flavor_id=db.list_flavors()[0]["id"], image_id=db.list_images()[0]["id"])
+        uuid = str(uuidlib.uuid4())
+        new = NewInstance(_instance_values(uuid, "refused", catalog), "create", "req-3")
+        with db.writer() as session:
+            assert db.claim(uuid, "full", 1, 64, 1, "scheduling", "spawning", session, new) is None
+        assert db.get_instance(uuid, include_deleted=True) is None
+        assert db.list_actions(uuid) == []
+    finally:
+        db.dispose()
