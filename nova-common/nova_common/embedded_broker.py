@@ -151,9 +151,13 @@ class Channel(memory.Channel):
         return tag
 
     def basic_ack(self, *args: Any, **kwargs: Any) -> Any:
-        # An ack can free a prefetch slot (qos.can_consume), which a put would not signal.
+        # An ack can free a prefetch slot (qos.can_consume), which a put would
+        # not signal. Without a prefetch limit (oslo.messaging's default) it
+        # frees nothing, and a wake would only spin the consumer once more
+        # per message.
         result = super().basic_ack(*args, **kwargs)
-        self.connection.wake()
+        if self.qos.prefetch_count:
+            self.connection.wake()
         return result
 
     def basic_cancel(self, consumer_tag: str) -> Any:

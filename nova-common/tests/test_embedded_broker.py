@@ -4,6 +4,7 @@ import threading
 import time
 
 import oslo_messaging
+import pytest
 from common_test_helpers import make_conf
 
 from nova_common import embedded_broker
@@ -53,10 +54,13 @@ def test_idle_consumer_does_not_poll_the_queues():
     transport.cleanup()
 
 
-def test_messages_sent_while_consumers_wait_are_all_delivered():
+@pytest.mark.parametrize("prefetch", [0, 2])
+def test_messages_sent_while_consumers_wait_are_all_delivered(prefetch):
     conf = make_conf("broker-burst")
     transport = get_transport(conf, "kombu+memory:////")
+    conf.set_override("rabbit_qos_prefetch_count", prefetch, group="oslo_messaging_rabbit")
     server = _serve(transport, "burst-topic")
+    assert server.listener._poll_style_listener.conn.channel.qos.prefetch_count == prefetch
     client = oslo_messaging.get_rpc_client(transport, oslo_messaging.Target(topic="burst-topic", server="s"))
     results, lock = [], threading.Lock()
 
@@ -142,3 +146,25 @@ def test_exact_topic_keys_are_not_matched_binding_by_binding(monkeypatch):
     )
     assert exchange.lookup(table, "index-test", "compute.host-7", None) == {"q7"}
     assert matches == []  # kombu's own lookup: 500 regular expressions per publish
+
+
+@pytest.mark.parametrize("prefetch", [0, 1])
+def test_an_ack_wakes_the_consumer_only_when_it_can_free_a_prefetch_slot(prefetch):
+    import kombu
+
+    embedded_broker.install()
+    queue_name = f"ack-{prefetch}-{time.monotonic_ns()}"
+    with kombu.Connection("memory://") as connection:
+        channel = connection.channel()
+        channel.basic_qos(0, prefetch, False)
+        queue = kombu.Queue(queue_name)(channel)
+        queue.declare()
+        kombu.Producer(channel).publish({"n": 1}, routing_key=queue_name)
+        message = queue.get(no_ack=False)
+        transport = connection.transport
+        transport._ready.clear()
+        message.ack()
+        # With a limit of 1 the delivered message held the only slot: the
+        # consumer must look again. Without a limit there is nothing to free.
+        assert transport._ready.is_set() is bool(prefetch)
+        channel.close()
