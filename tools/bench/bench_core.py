@@ -57,6 +57,11 @@ def cpu() -> float:
     return t.user + t.system
 
 
+def system_cpu() -> float:
+    """Kernel CPU seconds of this process: mostly thread wakeups and hand-offs."""
+    return os.times().system
+
+
 def proc_cpu(pid: int) -> float:
     """User + system CPU seconds of another process, from /proc."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -256,12 +261,13 @@ PROFILE_DIR: str | None = None
 
 
 def _start_profiler(pid: int, tag: str) -> subprocess.Popen | None:
-    """py-spy on the conductor for the boot window (--profile-dir): collapsed
-    stacks, one line per stack with its sample count, to read where the time goes."""
+    """py-spy on the conductor (over RabbitMQ) or on this process (in memory)
+    for the boot window (--profile-dir): collapsed stacks of the thread holding
+    the GIL, one line per stack with its sample count, to read where the time goes."""
     if PROFILE_DIR is None:
         return None
     os.makedirs(PROFILE_DIR, exist_ok=True)
-    out = os.path.join(PROFILE_DIR, f"conductor-boots-{tag}.txt")
+    out = os.path.join(PROFILE_DIR, f"boots-{tag}.txt")
     proc = subprocess.Popen(
         ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--gil", "--nonblocking"]
         + ["-o", out],
@@ -354,7 +360,8 @@ def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: fl
     accepted, lock = [], threading.Lock()
     names = iter(range(boots))
     phase(f"booting {boots} instances")
-    c0, w0 = cpu(), time.monotonic()
+    profiler = _start_profiler(os.getpid(), f"memory-{hosts}-{tag}")
+    c0, s0, w0 = cpu(), system_cpu(), time.monotonic()
 
     def client():
         while True:
@@ -374,7 +381,8 @@ def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: fl
     accept_s = time.monotonic() - w0
     wait_for(lambda: db.count_instances().get("active", 0) == boots, timeout=600, interval=0.1)
     boot_s = time.monotonic() - w0
-    boot_cpu = cpu() - c0
+    boot_cpu, boot_system = cpu() - c0, system_cpu() - s0
+    _stop_profiler(profiler)
 
     stop_all([*computes, conductor])
     db.dispose()
@@ -399,6 +407,7 @@ def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: fl
         "boots_per_s": round(boots / boot_s, 1),
         "creates_accepted_per_s": round(boots / accept_s, 1),
         "process_cpu_per_boot_ms": round(boot_cpu / boots * 1000, 2),
+        "process_system_cpu_per_boot_ms": round(boot_system / boots * 1000, 2),
     }
 
 
@@ -431,7 +440,9 @@ def main() -> int:
     )
     parser.add_argument("--boots", type=int, help="instances booted per size (default: max(500, hosts))")
     parser.add_argument(
-        "--profile-dir", help="RabbitMQ runs: record the conductor with py-spy during the boots, here"
+        "--profile-dir",
+        help="record the boots with py-spy (the conductor over RabbitMQ, the whole process in memory) "
+        "into this directory; the profiler takes CPU too, so rates from such a run are lower",
     )
     args = parser.parse_args()
     global PROFILE_DIR
