@@ -166,9 +166,11 @@ def _measure_rabbit(
     def sample() -> tuple[float, float]:
         return proc_cpu(conductor.pid), sum(proc_cpu(f.pid) for f in fleets)
 
+    profiler = _start_profiler(conductor.pid, f"idle-rabbit-{hosts}-{tag}")
     (cond0, fleet0), w0 = sample(), time.monotonic()
     time.sleep(window)
     (cond1, fleet1), elapsed = sample(), time.monotonic() - w0
+    _stop_profiler(profiler)
     conductor_idle = (cond1 - cond0) / elapsed
     computes_idle = (fleet1 - fleet0) / elapsed
 
@@ -177,7 +179,7 @@ def _measure_rabbit(
     api = ComputeAPI(conf, transport, timeout=120)
     accepted, lock = [], threading.Lock()
     names = iter(range(boots))
-    profiler = _start_profiler(conductor.pid, tag)
+    profiler = _start_profiler(conductor.pid, f"boots-rabbit-{hosts}-{tag}")
     (cond0, fleet0), w0 = sample(), time.monotonic()
 
     def client():
@@ -261,13 +263,13 @@ PROFILE_DIR: str | None = None
 
 
 def _start_profiler(pid: int, tag: str) -> subprocess.Popen | None:
-    """py-spy on the conductor (over RabbitMQ) or on this process (in memory)
-    for the boot window (--profile-dir): collapsed stacks of the thread holding
-    the GIL, one line per stack with its sample count, to read where the time goes."""
+    """py-spy (--profile-dir) on the conductor over RabbitMQ (idle and boot
+    windows) or on this process in memory (boot window): collapsed stacks of
+    the thread holding the GIL, one line per stack with its sample count."""
     if PROFILE_DIR is None:
         return None
     os.makedirs(PROFILE_DIR, exist_ok=True)
-    out = os.path.join(PROFILE_DIR, f"boots-{tag}.txt")
+    out = os.path.join(PROFILE_DIR, f"{tag}.txt")
     proc = subprocess.Popen(
         ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--gil", "--nonblocking"]
         + ["-o", out],
@@ -360,7 +362,7 @@ def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: fl
     accepted, lock = [], threading.Lock()
     names = iter(range(boots))
     phase(f"booting {boots} instances")
-    profiler = _start_profiler(os.getpid(), f"memory-{hosts}-{tag}")
+    profiler = _start_profiler(os.getpid(), f"boots-memory-{hosts}-{tag}")
     c0, s0, w0 = cpu(), system_cpu(), time.monotonic()
 
     def client():
@@ -441,7 +443,8 @@ def main() -> int:
     parser.add_argument("--boots", type=int, help="instances booted per size (default: max(500, hosts))")
     parser.add_argument(
         "--profile-dir",
-        help="record the boots with py-spy (the conductor over RabbitMQ, the whole process in memory) "
+        help="record with py-spy (the conductor's idle and boot windows over RabbitMQ, the whole "
+        "process's boot window in memory) "
         "into this directory; the profiler takes CPU too, so rates from such a run are lower",
     )
     args = parser.parse_args()

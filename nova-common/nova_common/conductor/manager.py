@@ -69,7 +69,7 @@ class ConductorManager:
         self.db = db
         self.virt = VirtAPIClient(conf, transport)
         self.down_time = conf.conductor.service_down_time
-        self.scheduler = Scheduler(db, self.is_up, conf.scheduler.host_state_ttl)
+        self.scheduler = Scheduler(db, self.up_hosts, conf.scheduler.host_state_ttl)
         self.pool = ThreadPoolExecutor(max_workers=conf.conductor.workers, thread_name_prefix="conductor-op")
         self._lock = threading.Lock()
         self._last_seen: dict[str, float] = {}  # host -> monotonic time of its last heartbeat
@@ -98,6 +98,12 @@ class ConductorManager:
     def is_up(self, host: str) -> bool:
         last = self._last_seen.get(host)
         return last is not None and time.monotonic() - last <= self.down_time
+
+    def up_hosts(self) -> set[str]:
+        """Every host that is up, in one pass (the scheduler asks for all of them per request)."""
+        deadline = time.monotonic() - self.down_time
+        with self._lock:
+            return {host for host, last in self._last_seen.items() if last >= deadline}
 
     def _require_up(self, host: str, action: str) -> None:
         if not self.is_up(host):
@@ -195,7 +201,7 @@ class ConductorManager:
             return  # unchanged: nothing to write
         self.db.update_resources(host, values)
         self._resources[host] = values
-        self.scheduler.invalidate()
+        self.scheduler.host_reported(host, values)
 
     def lifecycle_event(self, host: Any, event: Any) -> None:
         host = self._check_host(host)
