@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from oslo_utils import timeutils
-from sqlalchemy import bindparam, create_engine, event, func, or_, select, update
+from sqlalchemy import Text, bindparam, cast, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -179,15 +180,21 @@ class Database:
                 s.to_dict() for s in session.scalars(select(models.Service).order_by(models.Service.host))
             ]
 
-    def service_rows(self) -> list[Any]:
-        """Every service as a light row of what the scheduler reads (the
-        other columns' dates and JSON cost more to decode than the rest)."""
+    def service_rows(self) -> list[tuple[Any, ...]]:
+        """Every service as a plain tuple of what the scheduler reads: (host,
+        enabled, hypervisor_type, capabilities as a frozenset, vcpus,
+        vcpus_used, memory_mb, memory_mb_used, local_gb, local_gb_used).
+
+        The scheduler reloads this every ``host_state_ttl``: named access on
+        SQLAlchemy rows and one JSON decode per row made that 10 ms at 1,000
+        services, so the capabilities come as text and each distinct set is
+        decoded once."""
         c = models.Service.__table__.c
         columns = (
             c.host,
             c.enabled,
             c.hypervisor_type,
-            c.capabilities,
+            cast(c.capabilities, Text),
             c.vcpus,
             c.vcpus_used,
             c.memory_mb,
@@ -196,7 +203,16 @@ class Database:
             c.local_gb_used,
         )
         with self.engine.connect() as connection:
-            return list(connection.execute(select(*columns)))
+            rows = connection.execute(select(*columns)).all()
+        decoded: dict[str | None, frozenset[str]] = {}
+        out = []
+        for host, enabled, hypervisor_type, capabilities_json, *resources in rows:
+            capabilities = decoded.get(capabilities_json)
+            if capabilities is None:
+                capabilities = frozenset(json.loads(capabilities_json) if capabilities_json else ())
+                decoded[capabilities_json] = capabilities
+            out.append((host, enabled, hypervisor_type, capabilities, *resources))
+        return out
 
     def set_service_enabled(self, host: str, enabled: bool, reason: str | None) -> dict[str, Any] | None:
         with self.writer() as session:

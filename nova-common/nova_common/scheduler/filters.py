@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import NamedTuple
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +57,15 @@ class HostState:
 Filter = Callable[[HostState, RequestSpec], bool]
 
 
+class HostFilter(NamedTuple):
+    """A named filter, and when it can remove a host at all: a filter a request
+    asks nothing of is skipped (one pass less over every host)."""
+
+    name: str
+    passes: Filter
+    applies: Callable[[RequestSpec], bool] = lambda spec: True
+
+
 def compute_filter(host: HostState, spec: RequestSpec) -> bool:
     """The service is up and enabled (and not a host this request already tried)."""
     return host.up and host.enabled and host.host not in spec.exclude_hosts
@@ -63,10 +73,11 @@ def compute_filter(host: HostState, spec: RequestSpec) -> bool:
 
 def capacity_filter(host: HostState, spec: RequestSpec) -> bool:
     """vCPU, RAM and disk from the latest report minus claims in flight."""
+    # The free_* properties spelled out: this runs for every host on every request.
     return (
-        host.free_vcpus >= spec.vcpus
-        and host.free_memory_mb >= spec.memory_mb
-        and host.free_disk_gb >= spec.disk_gb
+        host.vcpus - host.vcpus_used >= spec.vcpus
+        and host.memory_mb - host.memory_mb_used >= spec.memory_mb
+        and host.local_gb - host.local_gb_used >= spec.disk_gb
     )
 
 
@@ -80,14 +91,14 @@ def hypervisor_type_filter(host: HostState, spec: RequestSpec) -> bool:
     return spec.hypervisor_type is None or host.hypervisor_type.lower() == spec.hypervisor_type.lower()
 
 
-FILTERS: list[tuple[str, Filter]] = [
-    ("ComputeFilter", compute_filter),
-    ("CapabilitiesFilter", capabilities_filter),
-    ("HypervisorTypeFilter", hypervisor_type_filter),
-    ("CapacityFilter", capacity_filter),
+FILTERS: list[HostFilter] = [
+    HostFilter("ComputeFilter", compute_filter),
+    HostFilter("CapabilitiesFilter", capabilities_filter, lambda spec: bool(spec.required_capabilities)),
+    HostFilter("HypervisorTypeFilter", hypervisor_type_filter, lambda spec: spec.hypervisor_type is not None),
+    HostFilter("CapacityFilter", capacity_filter),
 ]
 
 
-def ram_weigher(host: HostState) -> float:
+def ram_weigher(host: HostState) -> int:
     """Spread: the host with the most free RAM first."""
-    return float(host.free_memory_mb)
+    return host.memory_mb - host.memory_mb_used

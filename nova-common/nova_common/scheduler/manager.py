@@ -67,20 +67,31 @@ class Scheduler:
             if self._loaded_at is None or time.monotonic() - self._loaded_at > self.ttl:
                 usage = {host: list(used) for host, used in self.db.usage_by_host().items()}
                 states = {}
-                for row in self.db.service_rows():
-                    claimed = usage.get(row.host, (0, 0, 0))
-                    states[row.host] = HostState(
-                        host=row.host,
-                        enabled=row.enabled,
-                        up=True,
-                        hypervisor_type=row.hypervisor_type,
-                        capabilities=frozenset(row.capabilities or ()),
-                        vcpus=row.vcpus,
-                        memory_mb=row.memory_mb,
-                        local_gb=row.local_gb,
-                        vcpus_used=max(row.vcpus_used, claimed[0]),
-                        memory_mb_used=max(row.memory_mb_used, claimed[1]),
-                        local_gb_used=max(row.local_gb_used, claimed[2]),
+                for (
+                    host,
+                    enabled,
+                    hypervisor_type,
+                    capabilities,
+                    vcpus,
+                    vcpus_used,
+                    memory_mb,
+                    memory_mb_used,
+                    local_gb,
+                    local_gb_used,
+                ) in self.db.service_rows():
+                    claimed = usage.get(host, (0, 0, 0))
+                    states[host] = HostState(
+                        host,
+                        enabled,
+                        True,
+                        hypervisor_type,
+                        capabilities,
+                        vcpus,
+                        memory_mb,
+                        local_gb,
+                        max(vcpus_used, claimed[0]),
+                        max(memory_mb_used, claimed[1]),
+                        max(local_gb_used, claimed[2]),
                     )
                 self._states = states
                 self._claimed = usage
@@ -96,7 +107,9 @@ class Scheduler:
         hosts = self.host_states()
         total = len(hosts)
         removed: list[str] = []
-        for name, host_filter in FILTERS:
+        for name, host_filter, applies in FILTERS:
+            if not applies(spec):
+                continue
             kept = [h for h in hosts if host_filter(h, spec)]
             if len(kept) < len(hosts):
                 removed.append(f"{name} removed {len(hosts) - len(kept)}")
