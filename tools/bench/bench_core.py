@@ -21,6 +21,7 @@ Writes tools/bench/results/core.md and core.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -36,7 +37,14 @@ import nova_common  # noqa: F401  (threading backend before oslo.messaging)
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "nova-common", "tests", "core"))
 
-from core_helpers import compute_conf, conductor_conf, stop_all, wait_for  # noqa: E402
+from core_helpers import (  # noqa: E402
+    compute_conf,
+    conductor_conf,
+    postgres_available,
+    postgres_database,
+    stop_all,
+    wait_for,
+)
 from nova_common.compute.api import ComputeAPI  # noqa: E402
 from nova_common.conductor.rpcapi import get_core_transport  # noqa: E402
 from nova_common.conductor.service import ConductorService, conductor_publishers  # noqa: E402
@@ -78,12 +86,31 @@ def wait_line(proc: subprocess.Popen, prefix: str) -> None:
     raise RuntimeError(f"{proc.args[:3]} exited before printing {prefix!r}")
 
 
-def run_rabbit(hosts: int, boots: int, window: float, heartbeat: float, report: float, tmp: str) -> dict:
+@contextlib.contextmanager
+def bench_database(kind: str, tmp: str, tag: str):
+    """The URL of a new database of ``kind``: a SQLite file, or a PostgreSQL
+    database at 127.0.0.1:5432 dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp}/bench-{tag}.sqlite"
+    else:
+        with postgres_database(f"bench_core_{tag}") as url:
+            yield url
+
+
+def run_rabbit(
+    hosts: int, boots: int, window: float, heartbeat: float, report: float, tmp: str, database: str
+) -> dict:
+    tag = uuid.uuid4().hex[:8]
+    with bench_database(database, tmp, tag) as db_url:
+        return _run_rabbit(hosts, boots, window, heartbeat, report, tmp, tag, db_url) | {"database": database}
+
+
+def _run_rabbit(
+    hosts: int, boots: int, window: float, heartbeat: float, report: float, tmp: str, tag: str, db_url: str
+) -> dict:
     """The conductor as a ``nova-common conductor`` process and the compute
     services as threads of a few ``compute_fleet.py`` processes, over RabbitMQ."""
-    tag = uuid.uuid4().hex[:8]
     exchange = f"bench-{tag}"
-    db_url = f"sqlite:///{tmp}/bench-{tag}.sqlite"
     db = Database(db_url)
     db_sync(db.engine)
     config = os.path.join(tmp, f"conductor-{tag}.conf")
@@ -207,7 +234,7 @@ def _measure_rabbit(
     transport.cleanup()
     return {
         "transport": "rabbit",
-        "database": "sqlite",
+        "database": None,  # filled in by the caller
         "hosts": hosts,
         "compute_processes": procs,
         "broker_sockets": sockets,
@@ -290,9 +317,18 @@ def phase(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: float, tmp: str) -> dict:
-    phase(f"kombu+memory, {hosts} hosts: starting the compute services")
+def run_size(
+    hosts: int, boots: int, window: float, heartbeat: float, report: float, tmp: str, database: str
+) -> dict:
     tag = uuid.uuid4().hex[:8]
+    with bench_database(database, tmp, tag) as db_url:
+        return _run_size(hosts, boots, window, heartbeat, report, tag, db_url) | {"database": database}
+
+
+def _run_size(
+    hosts: int, boots: int, window: float, heartbeat: float, report: float, tag: str, db_url: str
+) -> dict:
+    phase(f"kombu+memory, {hosts} hosts: starting the compute services")
     conf = conductor_conf(
         control_exchange=f"bench-{tag}",
         **{
@@ -308,7 +344,7 @@ def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: fl
     # for 1,000 services, oslo.messaging's pool convoyed and creates timed out).
     reserve_connections(conf, conductor_publishers(conf) + 4 * hosts)
     transport = get_core_transport(conf, MEMORY_URL)
-    db = Database(f"sqlite:///{tmp}/bench-{tag}.sqlite")
+    db = Database(db_url)
     db_sync(db.engine)
     computes = []
     for n in range(hosts):
@@ -391,7 +427,7 @@ def run_size(hosts: int, boots: int, window: float, heartbeat: float, report: fl
     transport.cleanup()
     return {
         "transport": "kombu+memory",
-        "database": "sqlite",
+        "database": None,  # filled in by the caller
         "hosts": hosts,
         "heartbeat_interval_s": heartbeat,
         "resource_report_interval_s": report,
@@ -440,6 +476,12 @@ def main() -> int:
         "connection: 1,000 services exhausted a broker started with 1,024 file descriptors and "
         "crashed it",
     )
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgresql"],
+        action="append",
+        help="the conductor's database (default: sqlite; postgresql needs it at 127.0.0.1:5432)",
+    )
     parser.add_argument("--boots", type=int, help="instances booted per size (default: max(500, hosts))")
     parser.add_argument(
         "--profile-dir",
@@ -454,22 +496,25 @@ def main() -> int:
     transports = args.transport or (["memory"] if args.quick else ["memory", "rabbit"])
     if args.max_rabbit_hosts is None and "rabbit" in transports:
         args.max_rabbit_hosts = rabbit_host_limit()
+    databases = args.database or ["sqlite"]
+    if "postgresql" in databases and not postgres_available():
+        parser.error("--database postgresql: nothing answers at 127.0.0.1:5432 (or psycopg2 is missing)")
     import tempfile
 
     tmp = tempfile.mkdtemp(prefix="bench-core-")
     results = []
-    for transport in transports:
-        run = run_size if transport == "memory" else run_rabbit
-        for hosts in sizes:
-            if transport == "rabbit" and hosts > args.max_rabbit_hosts:
-                print(f"rabbit: {hosts} hosts capped at {args.max_rabbit_hosts}", flush=True)
-                hosts = args.max_rabbit_hosts
-            boots = args.boots or (100 if args.quick else max(500, hosts))
-            result = run(
-                hosts, boots, window=5.0 if args.quick else 20.0, heartbeat=10.0, report=60.0, tmp=tmp
-            )
-            print(json.dumps(result), flush=True)
-            results.append(result)
+    for database in databases:
+        for transport in transports:
+            run = run_size if transport == "memory" else run_rabbit
+            for hosts in sizes:
+                if transport == "rabbit" and hosts > args.max_rabbit_hosts:
+                    print(f"rabbit: {hosts} hosts capped at {args.max_rabbit_hosts}", flush=True)
+                    hosts = args.max_rabbit_hosts
+                boots = args.boots or (100 if args.quick else max(500, hosts))
+                window = 5.0 if args.quick else 20.0
+                result = run(hosts, boots, window, 10.0, 60.0, tmp, database)
+                print(json.dumps(result), flush=True)
+                results.append(result)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "core.json"), "w") as out:
         json.dump(results, out, indent=2)

@@ -33,6 +33,43 @@ def now() -> datetime.datetime:
 
 
 _INSTANCES = models.Instance.__table__
+_SERVICES = models.Service.__table__
+_ACTIONS = models.InstanceAction.__table__
+
+# The statements of a create and a build, built once: constructing a statement
+# (and its cache key) per call cost more than running it. Values come as
+# execution parameters; WHERE parameters are named ``b_*`` (a bind named
+# after a column would be taken for that column's new value).
+_INSERT_INSTANCE = _INSTANCES.insert()
+_INSTANCE_COLUMNS = frozenset(_INSTANCES.c.keys())
+_INSERT_ACTION = _ACTIONS.insert()
+_LOCK_HOST = (
+    select(
+        _SERVICES.c.vcpus,
+        _SERVICES.c.vcpus_used,
+        _SERVICES.c.memory_mb,
+        _SERVICES.c.memory_mb_used,
+        _SERVICES.c.local_gb,
+        _SERVICES.c.local_gb_used,
+    )
+    .where(_SERVICES.c.host == bindparam("b_host"))
+    .with_for_update()
+)
+_CLAIMED_ON_HOST = select(
+    func.coalesce(func.sum(_INSTANCES.c.vcpus), 0),
+    func.coalesce(func.sum(_INSTANCES.c.memory_mb), 0),
+    func.coalesce(func.sum(_INSTANCES.c.disk_gb), 0),
+).where(
+    _INSTANCES.c.host == bindparam("b_host"),
+    _INSTANCES.c.deleted == 0,
+    _INSTANCES.c.uuid != bindparam("b_uuid"),
+)
+_SERVICE_COLUMNS = frozenset(_SERVICES.c.keys())
+_UPDATE_SERVICE = update(_SERVICES).where(_SERVICES.c.host == bindparam("b_host"))
+_FINISH_ACTION = update(_ACTIONS).where(
+    _ACTIONS.c.instance_uuid == bindparam("b_uuid"), _ACTIONS.c.finish_time.is_(None)
+)
+_FINISH_REQUEST = _FINISH_ACTION.where(_ACTIONS.c.request_id == bindparam("b_request_id"))
 
 
 def _instance_dict(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -63,6 +100,14 @@ def make_engine(connection: str, pool_size: int = 10, max_overflow: int = 50) ->
     return create_engine(connection, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
+def _check_instance_columns(names: Iterable[str]) -> None:
+    """Statements given their values as execution parameters ignore a key that
+    names no column; a misspelt one must fail, not be dropped."""
+    unknown = set(names) - _INSTANCE_COLUMNS
+    if unknown:
+        raise ValueError(f"instances has no column {', '.join(sorted(unknown))}")
+
+
 class NewInstance(NamedTuple):
     """A create's instance row, action and request id, for a claim to insert."""
 
@@ -90,6 +135,7 @@ class Database:
         # change rarely; writes through this object clear the cache, and the
         # TTL bounds how long another conductor's change can go unseen.
         self._catalog: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+        self._cas_statements: dict[tuple[Any, ...], Any] = {}
 
     def _cached(self, kind: str, key: str, load: Any) -> dict[str, Any] | None:
         stamp = time.monotonic()
@@ -161,11 +207,13 @@ class Database:
             session.connection().execute(statement, params)
 
     def update_resources(self, host: str, values: dict[str, Any]) -> bool:
+        unknown = set(values) - _SERVICE_COLUMNS
+        if unknown:
+            raise ValueError(f"services has no column {', '.join(sorted(unknown))}")
         with self.writer() as session:
-            result = session.execute(
-                update(models.Service)
-                .where(models.Service.host == host)
-                .values(resources_updated_at=now(), **values)
+            # Core with the values as parameters: a changed report per host per interval.
+            result = session.connection().execute(
+                _UPDATE_SERVICE, values | {"b_host": host, "resources_updated_at": now()}
             )
             return bool(result.rowcount)
 
@@ -314,11 +362,17 @@ class Database:
         stamp = now()
         row = {"metadata" if k == "instance_metadata" else k: v for k, v in values.items()}
         row.update(created_at=stamp, updated_at=stamp, deleted=0)
-        result = session.execute(_INSTANCES.insert().values(**row))
-        session.execute(
-            models.InstanceAction.__table__.insert().values(
-                instance_uuid=values["uuid"], action=action, request_id=request_id, start_time=stamp
-            )
+        _check_instance_columns(row)
+        connection = session.connection()
+        result = connection.execute(_INSERT_INSTANCE, row)
+        connection.execute(
+            _INSERT_ACTION,
+            {
+                "instance_uuid": values["uuid"],
+                "action": action,
+                "request_id": request_id,
+                "start_time": stamp,
+            },
         )
         # What was inserted, column defaults included; the rest is NULL.
         inserted = result.last_inserted_params()
@@ -379,27 +433,55 @@ class Database:
         # Core on the table, not the ORM's bulk update: this runs several
         # times per instance operation. RETURNING reads the new row in the
         # same statement (SQLite >= 3.35 and PostgreSQL have it).
-        c = _INSTANCES.c
-        query = update(_INSTANCES).where(c.uuid == uuid, c.deleted == 0)
-        if vm_states is not None:
-            query = query.where(c.vm_state.in_(list(vm_states)))
-        if task_states is not None:
-            expected = list(task_states)
-            named = [t for t in expected if t is not None]
-            clauses = [c.task_state.in_(named)] if named else []
-            if None in expected:
-                clauses.append(c.task_state.is_(None))
-            query = query.where(or_(*clauses))
         values = {"updated_at": now(), **values}
         if "instance_metadata" in values:
             values["metadata"] = values.pop("instance_metadata")
-        if self.engine.dialect.update_returning:
-            rows = session.execute(query.values(**values).returning(*_INSTANCES.columns)).all()
+        returning = self.engine.dialect.update_returning
+        query = self._cas_statement(
+            None if vm_states is None else tuple(vm_states),
+            None if task_states is None else tuple(task_states),
+            tuple(sorted(values)),
+            returning,
+        )
+        connection = session.connection()
+        if returning:
+            rows = connection.execute(query, values | {"b_uuid": uuid}).all()
             return _instance_dict(rows[0]._mapping) if len(rows) == 1 else None
-        if session.execute(query.values(**values)).rowcount != 1:
+        if connection.execute(query, values | {"b_uuid": uuid}).rowcount != 1:
             return None
-        row = session.execute(select(_INSTANCES).where(c.uuid == uuid, c.deleted == 0)).first()
+        c = _INSTANCES.c
+        row = connection.execute(select(_INSTANCES).where(c.uuid == uuid, c.deleted == 0)).first()
         return None if row is None else _instance_dict(row._mapping)
+
+    def _cas_statement(
+        self,
+        vm_states: tuple[str, ...] | None,
+        task_states: tuple[str | None, ...] | None,
+        columns: tuple[str, ...],
+        returning: bool,
+    ) -> Any:
+        """The compare-and-swap UPDATE for these expected states and columns,
+        built once (the callers use a handful of combinations); the new
+        values and ``b_uuid`` come as execution parameters."""
+        key = (vm_states, task_states, columns, returning)
+        query = self._cas_statements.get(key)
+        if query is not None:
+            return query
+        _check_instance_columns(columns)
+        c = _INSTANCES.c
+        query = update(_INSTANCES).where(c.uuid == bindparam("b_uuid"), c.deleted == 0)
+        if vm_states is not None:
+            query = query.where(c.vm_state.in_(vm_states))
+        if task_states is not None:
+            named = [t for t in task_states if t is not None]
+            clauses = [c.task_state.in_(named)] if named else []
+            if None in task_states:
+                clauses.append(c.task_state.is_(None))
+            query = query.where(or_(*clauses))
+        if returning:
+            query = query.returning(*_INSTANCES.columns)
+        self._cas_statements[key] = query
+        return query
 
     def soft_delete_instance(self, uuid: str) -> bool:
         """Mark the instance deleted and release its claim."""
@@ -473,29 +555,12 @@ class Database:
         new_task_state: str | None,
         new_instance: NewInstance | None,
     ) -> dict[str, Any] | None:
-        table = models.Service.__table__
         # Core rather than ORM for the locked read: it runs once per create.
-        service = session.execute(
-            select(
-                table.c.vcpus,
-                table.c.vcpus_used,
-                table.c.memory_mb,
-                table.c.memory_mb_used,
-                table.c.local_gb,
-                table.c.local_gb_used,
-            )
-            .where(table.c.host == host)
-            .with_for_update()
-        ).first()
+        connection = session.connection()
+        service = connection.execute(_LOCK_HOST, {"b_host": host}).first()
         if service is None:
             return None
-        used = session.execute(
-            select(
-                func.coalesce(func.sum(models.Instance.vcpus), 0),
-                func.coalesce(func.sum(models.Instance.memory_mb), 0),
-                func.coalesce(func.sum(models.Instance.disk_gb), 0),
-            ).where(models.Instance.host == host, models.Instance.deleted == 0, models.Instance.uuid != uuid)
-        ).one()
+        used = connection.execute(_CLAIMED_ON_HOST, {"b_host": host, "b_uuid": uuid}).one()
         if (
             service.vcpus - max(service.vcpus_used, used[0]) < vcpus
             or service.memory_mb - max(service.memory_mb_used, used[1]) < memory_mb
@@ -559,14 +624,15 @@ class Database:
         session: Session | None = None,
     ) -> None:
         """Finish the open action of ``request_id`` (None: every open action)."""
-        actions = models.InstanceAction.__table__  # Core: once per finished operation
-        query = update(actions).where(actions.c.instance_uuid == uuid, actions.c.finish_time.is_(None))
-        if request_id is not None:
-            query = query.where(actions.c.request_id == request_id)
         if session is None:
             with self.writer() as own:
                 return self.finish_action(uuid, request_id, result, message, own)
-        session.execute(query.values(finish_time=now(), result=result, message=message))
+        # Core: once per finished operation.
+        values = {"b_uuid": uuid, "finish_time": now(), "result": result, "message": message}
+        if request_id is None:
+            session.connection().execute(_FINISH_ACTION, values)
+        else:
+            session.connection().execute(_FINISH_REQUEST, values | {"b_request_id": request_id})
 
     def record_action(self, uuid: str, action: str, request_id: str, message: str | None) -> None:
         """An action that starts and finishes at once (an out-of-band change)."""

@@ -213,3 +213,22 @@ def test_a_refused_create_claim_inserts_nothing(db_url):
         assert db.list_actions(uuid) == []
     finally:
         db.dispose()
+
+
+def test_a_value_for_no_column_is_refused_not_dropped(db_url):
+    """create_instance and cas_instance pass values as execution parameters,
+    which SQLAlchemy would ignore for a key that names no column."""
+    db = Database(db_url)
+    try:
+        migration.db_sync(db.engine)
+        catalog = dict(flavor_id=db.list_flavors()[0]["id"], image_id=db.list_images()[0]["id"])
+        uuid = str(uuidlib.uuid4())
+        with pytest.raises(ValueError, match="instances has no column vm_sate"):
+            db.create_instance(_instance_values(uuid, "typo", catalog) | {"vm_sate": "active"}, "create", "r")
+        assert db.get_instance(uuid, include_deleted=True) is None
+        db.create_instance(_instance_values(uuid, "typo", catalog), "create", "r")
+        with pytest.raises(ValueError, match="instances has no column vm_sate"):
+            db.cas_instance(uuid, None, None, {"vm_sate": "active"})
+        assert db.get_instance(uuid)["vm_state"] == "building"
+    finally:
+        db.dispose()
