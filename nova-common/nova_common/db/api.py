@@ -134,17 +134,24 @@ class Database:
         # Flavors and images are read by every create and every operation but
         # change rarely; writes through this object clear the cache, and the
         # TTL bounds how long another conductor's change can go unseen.
-        self._catalog: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+        self._catalog: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._cas_statements: dict[tuple[Any, ...], Any] = {}
+        self._catalog_lock = threading.Lock()
 
     def _cached(self, kind: str, key: str, load: Any) -> dict[str, Any] | None:
-        stamp = time.monotonic()
         hit = self._catalog.get((kind, key))
-        if hit is not None and hit[0] > stamp:
-            return None if hit[1] is None else dict(hit[1])
-        value = load()
-        if value is not None:  # a miss is not cached: the row may be created next
-            self._catalog[(kind, key)] = (stamp + CATALOG_CACHE_TTL_S, value)
+        if hit is not None and hit[0] > time.monotonic():
+            return dict(hit[1])
+        # One loader at a time: when an entry expires under a burst of creates,
+        # every one of them would otherwise read the same row.
+        with self._catalog_lock:
+            stamp = time.monotonic()
+            hit = self._catalog.get((kind, key))
+            if hit is not None and hit[0] > stamp:
+                return dict(hit[1])
+            value = load()
+            if value is not None:  # a miss is not cached: the row may be created next
+                self._catalog[(kind, key)] = (stamp + CATALOG_CACHE_TTL_S, value)
         return None if value is None else dict(value)
 
     def _forget_catalog(self) -> None:

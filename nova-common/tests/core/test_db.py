@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid as uuidlib
 
 import pytest
@@ -230,5 +231,36 @@ def test_a_value_for_no_column_is_refused_not_dropped(db_url):
         with pytest.raises(ValueError, match="instances has no column vm_sate"):
             db.cas_instance(uuid, None, None, {"vm_sate": "active"})
         assert db.get_instance(uuid)["vm_state"] == "building"
+    finally:
+        db.dispose()
+
+
+def test_a_burst_of_lookups_reads_an_expired_catalog_entry_once(db_url):
+    db = Database(db_url)
+    try:
+        migration.db_sync(db.engine)
+        loads = []
+        load_flavor = db._load_flavor
+
+        def slow_counted_load(ref):
+            loads.append(ref)
+            time.sleep(0.05)  # long enough for every thread to find the entry missing
+            return load_flavor(ref)
+
+        db._load_flavor = slow_counted_load
+        start = threading.Barrier(16)
+        found = []
+
+        def lookup():
+            start.wait()
+            found.append(db.get_flavor("m1.tiny")["name"])
+
+        threads = [threading.Thread(target=lookup) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert found == ["m1.tiny"] * 16
+        assert loads == ["m1.tiny"]
     finally:
         db.dispose()
