@@ -41,7 +41,6 @@ _ACTIONS = models.InstanceAction.__table__
 # execution parameters; WHERE parameters are named ``b_*`` (a bind named
 # after a column would be taken for that column's new value).
 _INSERT_INSTANCE = _INSTANCES.insert()
-_INSTANCE_COLUMNS = frozenset(_INSTANCES.c.keys())
 _INSERT_ACTION = _ACTIONS.insert()
 _LOCK_HOST = (
     select(
@@ -64,7 +63,6 @@ _CLAIMED_ON_HOST = select(
     _INSTANCES.c.deleted == 0,
     _INSTANCES.c.uuid != bindparam("b_uuid"),
 )
-_SERVICE_COLUMNS = frozenset(_SERVICES.c.keys())
 _UPDATE_SERVICE = update(_SERVICES).where(_SERVICES.c.host == bindparam("b_host"))
 _FINISH_ACTION = update(_ACTIONS).where(
     _ACTIONS.c.instance_uuid == bindparam("b_uuid"), _ACTIONS.c.finish_time.is_(None)
@@ -100,12 +98,12 @@ def make_engine(connection: str, pool_size: int = 10, max_overflow: int = 50) ->
     return create_engine(connection, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
-def _check_instance_columns(names: Iterable[str]) -> None:
+def _check_columns(table: Any, names: Iterable[str]) -> None:
     """Statements given their values as execution parameters ignore a key that
     names no column; a misspelt one must fail, not be dropped."""
-    unknown = set(names) - _INSTANCE_COLUMNS
+    unknown = set(names).difference(table.c.keys())
     if unknown:
-        raise ValueError(f"instances has no column {', '.join(sorted(unknown))}")
+        raise ValueError(f"{table.name} has no column {', '.join(sorted(unknown))}")
 
 
 class NewInstance(NamedTuple):
@@ -214,9 +212,7 @@ class Database:
             session.connection().execute(statement, params)
 
     def update_resources(self, host: str, values: dict[str, Any]) -> bool:
-        unknown = set(values) - _SERVICE_COLUMNS
-        if unknown:
-            raise ValueError(f"services has no column {', '.join(sorted(unknown))}")
+        _check_columns(_SERVICES, values)
         with self.writer() as session:
             # Core with the values as parameters: a changed report per host per interval.
             result = session.connection().execute(
@@ -244,7 +240,7 @@ class Database:
         SQLAlchemy rows and one JSON decode per row made that 10 ms at 1,000
         services, so the capabilities come as text and each distinct set is
         decoded once."""
-        c = models.Service.__table__.c
+        c = _SERVICES.c
         columns = (
             c.host,
             c.enabled,
@@ -369,7 +365,7 @@ class Database:
         stamp = now()
         row = {"metadata" if k == "instance_metadata" else k: v for k, v in values.items()}
         row.update(created_at=stamp, updated_at=stamp, deleted=0)
-        _check_instance_columns(row)
+        _check_columns(_INSTANCES, row)
         connection = session.connection()
         result = connection.execute(_INSERT_INSTANCE, row)
         connection.execute(
@@ -451,10 +447,11 @@ class Database:
             returning,
         )
         connection = session.connection()
+        result = connection.execute(query, values | {"b_uuid": uuid})
         if returning:
-            rows = connection.execute(query, values | {"b_uuid": uuid}).all()
+            rows = result.all()
             return _instance_dict(rows[0]._mapping) if len(rows) == 1 else None
-        if connection.execute(query, values | {"b_uuid": uuid}).rowcount != 1:
+        if result.rowcount != 1:
             return None
         c = _INSTANCES.c
         row = connection.execute(select(_INSTANCES).where(c.uuid == uuid, c.deleted == 0)).first()
@@ -474,7 +471,7 @@ class Database:
         query = self._cas_statements.get(key)
         if query is not None:
             return query
-        _check_instance_columns(columns)
+        _check_columns(_INSTANCES, columns)
         c = _INSTANCES.c
         query = update(_INSTANCES).where(c.uuid == bindparam("b_uuid"), c.deleted == 0)
         if vm_states is not None:

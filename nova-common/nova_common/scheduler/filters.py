@@ -4,7 +4,7 @@ the request; the scheduler reports how many hosts each one removed."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 
@@ -47,6 +47,23 @@ class HostState:
     @property
     def free_disk_gb(self) -> int:
         return self.local_gb - self.local_gb_used
+
+    def apply_report(
+        self,
+        vcpus: int,
+        vcpus_used: int,
+        memory_mb: int,
+        memory_mb_used: int,
+        local_gb: int,
+        local_gb_used: int,
+        claimed: Sequence[int],
+    ) -> None:
+        """Take a resource report, merged with ``claimed`` (vCPU, RAM, disk of
+        the host's live instances): a report can lag behind the claims in flight."""
+        self.vcpus, self.memory_mb, self.local_gb = vcpus, memory_mb, local_gb
+        self.vcpus_used = max(vcpus_used, claimed[0])
+        self.memory_mb_used = max(memory_mb_used, claimed[1])
+        self.local_gb_used = max(local_gb_used, claimed[2])
 
     def consume(self, spec: RequestSpec) -> None:
         self.vcpus_used += spec.vcpus

@@ -54,45 +54,25 @@ class Scheduler:
             if state is None:
                 self._loaded_at = None
                 return
-            claimed = self._claimed.get(host, (0, 0, 0))
-            state.vcpus = resources["vcpus"]
-            state.memory_mb = resources["memory_mb"]
-            state.local_gb = resources["local_gb"]
-            state.vcpus_used = max(resources["vcpus_used"], claimed[0])
-            state.memory_mb_used = max(resources["memory_mb_used"], claimed[1])
-            state.local_gb_used = max(resources["local_gb_used"], claimed[2])
+            state.apply_report(
+                resources["vcpus"],
+                resources["vcpus_used"],
+                resources["memory_mb"],
+                resources["memory_mb_used"],
+                resources["local_gb"],
+                resources["local_gb_used"],
+                self._claimed.get(host, (0, 0, 0)),
+            )
 
     def host_states(self) -> list[HostState]:
         with self._lock:
             if self._loaded_at is None or time.monotonic() - self._loaded_at > self.ttl:
                 usage = {host: list(used) for host, used in self.db.usage_by_host().items()}
                 states = {}
-                for (
-                    host,
-                    enabled,
-                    hypervisor_type,
-                    capabilities,
-                    vcpus,
-                    vcpus_used,
-                    memory_mb,
-                    memory_mb_used,
-                    local_gb,
-                    local_gb_used,
-                ) in self.db.service_rows():
-                    claimed = usage.get(host, (0, 0, 0))
-                    states[host] = HostState(
-                        host,
-                        enabled,
-                        True,
-                        hypervisor_type,
-                        capabilities,
-                        vcpus,
-                        memory_mb,
-                        local_gb,
-                        max(vcpus_used, claimed[0]),
-                        max(memory_mb_used, claimed[1]),
-                        max(local_gb_used, claimed[2]),
-                    )
+                for host, enabled, hypervisor_type, capabilities, *resources in self.db.service_rows():
+                    state = HostState(host, enabled, True, hypervisor_type, capabilities, 0, 0, 0, 0, 0, 0)
+                    state.apply_report(*resources, usage.get(host, (0, 0, 0)))
+                    states[host] = state
                 self._states = states
                 self._claimed = usage
                 self._loaded_at = time.monotonic()
@@ -156,10 +136,10 @@ class Scheduler:
                     state = self._states.get(candidate.host)
                     if state is not None:
                         state.consume(spec)
-                    used = self._claimed.setdefault(candidate.host, [0, 0, 0])
-                    used[0] += spec.vcpus
-                    used[1] += spec.memory_mb
-                    used[2] += spec.disk_gb
+                    claimed_here = self._claimed.setdefault(candidate.host, [0, 0, 0])
+                    claimed_here[0] += spec.vcpus
+                    claimed_here[1] += spec.memory_mb
+                    claimed_here[2] += spec.disk_gb
                 return claimed
             # In a caller's transaction the instance is not committed yet, so
             # no one else can have deleted it.

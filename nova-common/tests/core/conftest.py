@@ -31,6 +31,18 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture
+def synced_db(db_url):
+    """A ``Database`` on ``db_url`` with the schema applied; disposed afterwards."""
+    from nova_common.db.api import Database
+    from nova_common.db.migration import db_sync
+
+    db = Database(db_url)
+    db_sync(db.engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
 def make_cloud(db_url):
     """Builds a cloud in this process: a conductor and N fake compute services."""
     clouds = []

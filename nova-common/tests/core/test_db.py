@@ -132,6 +132,11 @@ def _instance_values(uuid: str, name: str, catalog: dict) -> dict:
     )
 
 
+def _catalog(db: Database) -> dict:
+    """The seeded flavor and image, as an instance's values name them."""
+    return dict(flavor_id=db.list_flavors()[0]["id"], image_id=db.list_images()[0]["id"])
+
+
 def _service(db: Database, host: str, vcpus: int) -> None:
     db.register_service(
         host,
@@ -148,119 +153,103 @@ def _service(db: Database, host: str, vcpus: int) -> None:
     )
 
 
-def test_rows_written_with_core_read_as_the_orm_gives_them(db_url):
+def test_rows_written_with_core_read_as_the_orm_gives_them(synced_db):
     """create_instance, a create's claim and cas_instance return rows built
     from Core statements; they must equal what get_instance (the ORM) reads."""
     from nova_common.db.api import NewInstance
 
-    db = Database(db_url)
-    try:
-        migration.db_sync(db.engine)
-        _service(db, "roomy", vcpus=4)
-        catalog = dict(flavor_id=db.list_flavors()[0]["id"], image_id=db.list_images()[0]["id"])
+    db = synced_db
+    _service(db, "roomy", vcpus=4)
+    catalog = _catalog(db)
 
-        plain = db.create_instance(
-            _instance_values(str(uuidlib.uuid4()), "plain", catalog), "create", "req-1"
-        )
-        assert plain == db.get_instance(plain["uuid"])
-        assert plain["metadata"] == {} and plain["host"] is None and plain["deleted"] == 0
+    plain = db.create_instance(_instance_values(str(uuidlib.uuid4()), "plain", catalog), "create", "req-1")
+    assert plain == db.get_instance(plain["uuid"])
+    assert plain["metadata"] == {} and plain["host"] is None and plain["deleted"] == 0
 
-        uuid = str(uuidlib.uuid4())
-        values = _instance_values(uuid, "placed", catalog) | {"instance_metadata": {"k": "v"}}
-        with db.writer() as session:
-            placed = db.claim(
-                uuid,
-                "roomy",
-                1,
-                64,
-                1,
-                "scheduling",
-                "spawning",
-                session,
-                NewInstance(values, "create", "req-2"),
-            )
-        assert placed == db.get_instance(uuid)
-        assert (placed["host"], placed["task_state"], placed["attempts"], placed["tried_hosts"]) == (
+    uuid = str(uuidlib.uuid4())
+    values = _instance_values(uuid, "placed", catalog) | {"instance_metadata": {"k": "v"}}
+    with db.writer() as session:
+        placed = db.claim(
+            uuid,
             "roomy",
-            "spawning",
             1,
-            ["roomy"],
+            64,
+            1,
+            "scheduling",
+            "spawning",
+            session,
+            NewInstance(values, "create", "req-2"),
         )
-        assert placed["metadata"] == {"k": "v"}
-        assert [a["request_id"] for a in db.list_actions(uuid)] == ["req-2"]
+    assert placed == db.get_instance(uuid)
+    assert (placed["host"], placed["task_state"], placed["attempts"], placed["tried_hosts"]) == (
+        "roomy",
+        "spawning",
+        1,
+        ["roomy"],
+    )
+    assert placed["metadata"] == {"k": "v"}
+    assert [a["request_id"] for a in db.list_actions(uuid)] == ["req-2"]
 
-        moved = db.cas_instance(uuid, ["building"], ["spawning"], {"vm_state": "active", "task_state": None})
-        assert moved == db.get_instance(uuid)
-        assert (moved["vm_state"], moved["task_state"]) == ("active", None)
-        assert db.cas_instance(uuid, ["building"], None, {"vm_state": "error"}) is None  # it moved on
-        assert db.get_instance(uuid)["vm_state"] == "active"
-    finally:
-        db.dispose()
+    moved = db.cas_instance(uuid, ["building"], ["spawning"], {"vm_state": "active", "task_state": None})
+    assert moved == db.get_instance(uuid)
+    assert (moved["vm_state"], moved["task_state"]) == ("active", None)
+    assert db.cas_instance(uuid, ["building"], None, {"vm_state": "error"}) is None  # it moved on
+    assert db.get_instance(uuid)["vm_state"] == "active"
 
 
-def test_a_refused_create_claim_inserts_nothing(db_url):
+def test_a_refused_create_claim_inserts_nothing(synced_db):
     from nova_common.db.api import NewInstance
 
-    db = Database(db_url)
-    try:
-        migration.db_sync(db.engine)
-        _service(db, "full", vcpus=0)
-        catalog = dict(flavor_id=db.list_flavors()[0]["id"], image_id=db.list_images()[0]["id"])
-        uuid = str(uuidlib.uuid4())
-        new = NewInstance(_instance_values(uuid, "refused", catalog), "create", "req-3")
-        with db.writer() as session:
-            assert db.claim(uuid, "full", 1, 64, 1, "scheduling", "spawning", session, new) is None
-        assert db.get_instance(uuid, include_deleted=True) is None
-        assert db.list_actions(uuid) == []
-    finally:
-        db.dispose()
+    db = synced_db
+    _service(db, "full", vcpus=0)
+    catalog = _catalog(db)
+    uuid = str(uuidlib.uuid4())
+    new = NewInstance(_instance_values(uuid, "refused", catalog), "create", "req-3")
+    with db.writer() as session:
+        assert db.claim(uuid, "full", 1, 64, 1, "scheduling", "spawning", session, new) is None
+    assert db.get_instance(uuid, include_deleted=True) is None
+    assert db.list_actions(uuid) == []
 
 
-def test_a_value_for_no_column_is_refused_not_dropped(db_url):
-    """create_instance and cas_instance pass values as execution parameters,
+def test_a_value_for_no_column_is_refused_not_dropped(synced_db):
+    """create_instance, cas_instance and update_resources pass values as execution parameters,
     which SQLAlchemy would ignore for a key that names no column."""
-    db = Database(db_url)
-    try:
-        migration.db_sync(db.engine)
-        catalog = dict(flavor_id=db.list_flavors()[0]["id"], image_id=db.list_images()[0]["id"])
-        uuid = str(uuidlib.uuid4())
-        with pytest.raises(ValueError, match="instances has no column vm_sate"):
-            db.create_instance(_instance_values(uuid, "typo", catalog) | {"vm_sate": "active"}, "create", "r")
-        assert db.get_instance(uuid, include_deleted=True) is None
-        db.create_instance(_instance_values(uuid, "typo", catalog), "create", "r")
-        with pytest.raises(ValueError, match="instances has no column vm_sate"):
-            db.cas_instance(uuid, None, None, {"vm_sate": "active"})
-        assert db.get_instance(uuid)["vm_state"] == "building"
-    finally:
-        db.dispose()
+    db = synced_db
+    catalog = _catalog(db)
+    uuid = str(uuidlib.uuid4())
+    with pytest.raises(ValueError, match="instances has no column vm_sate"):
+        db.create_instance(_instance_values(uuid, "typo", catalog) | {"vm_sate": "active"}, "create", "r")
+    assert db.get_instance(uuid, include_deleted=True) is None
+    db.create_instance(_instance_values(uuid, "typo", catalog), "create", "r")
+    with pytest.raises(ValueError, match="instances has no column vm_sate"):
+        db.cas_instance(uuid, None, None, {"vm_sate": "active"})
+    assert db.get_instance(uuid)["vm_state"] == "building"
+    with pytest.raises(ValueError, match="services has no column vcpu"):
+        db.update_resources("any", {"vcpu": 1})
 
 
-def test_a_burst_of_lookups_reads_an_expired_catalog_entry_once(db_url):
-    db = Database(db_url)
-    try:
-        migration.db_sync(db.engine)
-        loads = []
-        load_flavor = db._load_flavor
+def test_a_burst_of_lookups_reads_an_expired_catalog_entry_once(synced_db):
+    db = synced_db
+    loads = []
+    load_flavor = db._load_flavor
 
-        def slow_counted_load(ref):
-            loads.append(ref)
-            time.sleep(0.05)  # long enough for every thread to find the entry missing
-            return load_flavor(ref)
+    def slow_counted_load(ref):
+        loads.append(ref)
+        time.sleep(0.05)  # long enough for every thread to find the entry missing
+        return load_flavor(ref)
 
-        db._load_flavor = slow_counted_load
-        start = threading.Barrier(16)
-        found = []
+    db._load_flavor = slow_counted_load
+    start = threading.Barrier(16)
+    found = []
 
-        def lookup():
-            start.wait()
-            found.append(db.get_flavor("m1.tiny")["name"])
+    def lookup():
+        start.wait()
+        found.append(db.get_flavor("m1.tiny")["name"])
 
-        threads = [threading.Thread(target=lookup) for _ in range(16)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert found == ["m1.tiny"] * 16
-        assert loads == ["m1.tiny"]
-    finally:
-        db.dispose()
+    threads = [threading.Thread(target=lookup) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found == ["m1.tiny"] * 16
+    assert loads == ["m1.tiny"]

@@ -4,10 +4,9 @@ kept current between reloads by claims and by changed resource reports."""
 import uuid as uuidlib
 
 import pytest
-from test_db import _instance_values, _service
+from test_db import _catalog, _instance_values, _service
 
-from nova_common.db import migration
-from nova_common.db.api import Database, NewInstance
+from nova_common.db.api import NewInstance
 from nova_common.scheduler.filters import RequestSpec
 from nova_common.scheduler.manager import Scheduler
 
@@ -19,19 +18,17 @@ def _report(vcpus_used: int, vcpus: int = 4) -> dict[str, int]:
 
 
 @pytest.fixture
-def counted(db_url):
+def counted(synced_db):
     """A database with two hosts of 4 vCPUs, and a scheduler that never reloads
     on its own (TTL of an hour); ``reloads`` counts its reads of the services."""
-    db = Database(db_url)
-    migration.db_sync(db.engine)
+    db = synced_db
     for host in ("a", "b"):
         _service(db, host, vcpus=4)
     reloads = []
     service_rows = db.service_rows
     db.service_rows = lambda: reloads.append(1) or service_rows()
     scheduler = Scheduler(db, up_hosts=lambda: {"a", "b", "c"}, host_state_ttl=3600)
-    yield db, scheduler, reloads
-    db.dispose()
+    return db, scheduler, reloads
 
 
 def _view(scheduler: Scheduler) -> dict[str, tuple[int, int]]:
@@ -48,7 +45,7 @@ def test_a_changed_report_updates_that_host_without_a_reload(counted):
 
 def test_a_report_lagging_behind_a_claim_does_not_hide_it(counted):
     db, scheduler, reloads = counted
-    catalog = dict(flavor_id=db.list_flavors()[0]["id"], image_id=db.list_images()[0]["id"])
+    catalog = _catalog(db)
     spec = RequestSpec(vcpus=1, memory_mb=64, disk_gb=1, exclude_hosts=frozenset({"b"}))
     uuid = str(uuidlib.uuid4())
     new = NewInstance(_instance_values(uuid, "claimed", catalog), "create", "req-1")
