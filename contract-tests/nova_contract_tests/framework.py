@@ -136,6 +136,54 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
+# -- what the spec implies for the kit ----------------------------------------
+
+
+def operation_reaching(state: str) -> api.Operation | None:
+    """The operation that takes a running instance to ``state`` (None for
+    running itself), derived from the spec's transitions."""
+    if state == PowerState.RUNNING:
+        return None
+    for op in api.OPERATIONS.values():
+        transition = op.transition
+        if (
+            transition is not None
+            and transition.to == state
+            and PowerState.RUNNING in transition.allowed_from
+        ):
+            return op
+    return None
+
+
+#: The power states the kit can bring an instance to through the contract,
+#: each with the capability that takes: derived from the spec.
+REACHABLE_STATES: dict[str, str | None] = {PowerState.RUNNING: None}
+for _state in sorted(api.POWER_STATES):
+    _reaching = operation_reaching(_state)
+    if _reaching is not None:
+        REACHABLE_STATES[_state] = _reaching.capability
+
+
+def volume_attachment(mountpoint: str = "/dev/vdb", volume_id: str | None = None) -> objects.VolumeAttachment:
+    """A VolumeAttachment the kit attaches (a fresh volume unless ``volume_id``)."""
+    return objects.VolumeAttachment(
+        volume_id=volume_id or str(uuid.uuid4()),
+        mountpoint=mountpoint,
+        driver_volume_type="kit",
+        connection_data={"target": "kit"},
+        size_gb=1,
+    )
+
+
+#: How the kit builds a valid example of each object type an operation takes
+#: (besides the Instance). A kit test fails when an operation of the spec
+#: takes an object type that is missing here.
+OBJECT_EXAMPLES: dict[type, Callable[[ScenarioContext], Any]] = {
+    objects.VolumeAttachment: lambda ctx: volume_attachment(),
+    objects.NetworkInfo: lambda ctx: ctx.network_info(),
+}
+
+
 # -- the context --------------------------------------------------------------
 
 
@@ -276,17 +324,25 @@ class ScenarioContext:
         return None
 
     def bring_to(self, instance: objects.Instance, state: str) -> None:
-        """Move a running instance to ``state`` with the operation that does it."""
-        how = {
-            PowerState.RUNNING: None,
-            PowerState.SHUTDOWN: ("power_off", {"timeout": 0}),
-            PowerState.PAUSED: ("pause", {}),
-            PowerState.SUSPENDED: ("suspend", {}),
-        }[state]
-        if how is not None:
-            operation, extra = how
-            self.call(operation, instance=instance, **extra)
-        self.expect_state(instance, state, after=how[0] if how else "spawn")
+        """Move a running instance to ``state`` with the operation that does it (from the spec)."""
+        op = operation_reaching(state)
+        if op is not None:
+            self.call(op.name, instance=instance, **op.example_arguments())
+        self.expect_state(instance, state, after=op.name if op else "spawn")
+
+    def arguments_for(
+        self, op: api.Operation, instance: objects.Instance, **overrides: Any
+    ) -> dict[str, Any]:
+        """Valid arguments of ``op`` on ``instance``: the spec's example values,
+        a fresh example of every object argument, then ``overrides``."""
+        values: dict[str, Any] = dict(op.example_arguments())
+        for arg in op.arguments:
+            if arg.type is objects.Instance:
+                values[arg.name] = instance
+            elif arg.name not in values and arg.type in OBJECT_EXAMPLES:
+                values[arg.name] = OBJECT_EXAMPLES[arg.type](self)
+        values.update(overrides)
+        return values
 
     # cleanup ------------------------------------------------------------
 

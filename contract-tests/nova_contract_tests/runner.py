@@ -126,11 +126,9 @@ def object_fingerprints() -> list[TestResult]:
     """Objects of every released virt API version are unchanged in this process."""
     from oslo_versionedobjects import fixture as ovo_fixture
 
-    from nova_contract_tests.object_manifests import RELEASED_FINGERPRINTS
-
     registered = objects.registered_classes()
     results = []
-    for api_version, fingerprints in sorted(RELEASED_FINGERPRINTS.items()):
+    for api_version, fingerprints in sorted(api.RELEASED_OBJECTS.items()):
         for name, expected in sorted(fingerprints.items()):
             version = expected.split("-", 1)[0]
             result = TestResult(

@@ -98,3 +98,29 @@ def test_runs_concurrently_with_other_tenants_without_touching_them():
     assert report.ok
     assert [i.uuid for i in driver.list_instances().objects] == [other.uuid]
     assert [t.outcome for t in report.tests if t.id == "list_instances.others-untouched"] == ["passed"]
+
+
+def test_snapshot_of_a_crashed_instance_is_a_declared_error():
+    """Issue 13's reproduction: the spec declares InvalidInstanceState for a
+    crashed instance (derived from snapshot's Transition), so the kit's
+    errors-declared-by-operation rule accepts what every driver raises."""
+    from nova_common.virt import exceptions as exc
+    from nova_contract_tests.config import KitConfig
+    from nova_contract_tests.framework import ScenarioContext
+    from nova_contract_tests.targets import InProcessTarget
+
+    target = InProcessTarget(KitConfig(driver="fake"))
+    target.open()
+    try:
+        ctx = ScenarioContext(target, target.config, "crashed-snapshot")
+        instance = ctx.spawn()
+        target.driver.set_power_state_out_of_band(instance.uuid, "crashed")
+        ctx.expect_error(
+            exc.InvalidInstanceState,
+            "snapshot",
+            "state-precondition",
+            **ctx.arguments_for(api.OPERATIONS["snapshot"], instance),
+        )
+        assert ctx.cleanup() == []
+    finally:
+        target.close()

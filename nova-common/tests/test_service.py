@@ -118,8 +118,11 @@ def test_pins_to_host_version_and_config_cap(cloud, monkeypatch):
         result=None,
         raises=(),
         idempotent=True,
+        repeatable=True,
         capability=None,
         transition=None,
+        needs_hypervisor=True,
+        time_budget=1,
         rpc_timeout=5,
         doc="",
     )

@@ -5,8 +5,9 @@ in-process mode, so both see exactly the same behaviour:
 
 * an operation whose capability the driver does not advertise answers
   NotSupported without calling the driver;
-* arguments are checked against the spec (unknown, missing or mistyped ones
-  are InvalidRequest naming the argument);
+* arguments are checked against the spec (unknown, missing or mistyped ones,
+  and values outside an argument's declared domain, are InvalidRequest
+  naming the argument);
 * operations on one instance run one at a time, in arrival order;
 * the result must be what the spec says, else InternalError;
 * a contract error passes through; anything else becomes InternalError, with
@@ -28,9 +29,6 @@ from nova_common.virt import api
 from nova_common.virt import exceptions as exc
 
 LOG = logging.getLogger(__name__)
-
-# Operations that answer while the hypervisor connection is down.
-_ALWAYS_AVAILABLE = frozenset({"get_driver_info"})
 
 
 class InstanceLocks:
@@ -74,6 +72,9 @@ def _check_argument(op: api.Operation, arg: api.Argument, value: Any) -> None:
             value=value if not isinstance(value, obj_base.NovaObject) else value.obj_name(),
             reason=f"{op.name} expects {getattr(expected, '__name__', expected)}",
         )
+    reason = arg.violation(value)
+    if reason is not None:
+        raise exc.InvalidRequest(field=arg.name, value=value, reason=f"{op.name}: {reason}")
 
 
 def check_arguments(op: api.Operation, kwargs: dict[str, Any]) -> None:
@@ -108,7 +109,7 @@ class DriverDispatcher:
                 reason=f"the driver does not advertise the {op.capability!r} capability",
             )
         check_arguments(op, kwargs)
-        if self.hypervisor_down_reason is not None and operation not in _ALWAYS_AVAILABLE:
+        if self.hypervisor_down_reason is not None and op.needs_hypervisor:
             raise exc.HypervisorUnavailable(reason=self.hypervisor_down_reason)
         instance_arg = op.instance_argument
         if instance_arg is None:
