@@ -54,6 +54,7 @@ class ComputeService:
         self.core_info: objects.CoreInfo | None = None
         self._registration_due = True
         self._registration_failures = 0
+        self._registration_requested = False
         self._next_registration = 0.0
         self._server: oslo_messaging.RPCServer | None = None
         self._stopping = threading.Event()
@@ -110,6 +111,7 @@ class ComputeService:
     def request_registration(self) -> None:
         """ServiceControlAPI.request_registration: register again now."""
         LOG.info("The core asked compute service %s to register again", self.host)
+        self._registration_requested = True
         self._registration_due = True
         self._next_registration = 0.0
         self._wake.set()
@@ -148,6 +150,8 @@ class ComputeService:
         if unknown:
             LOG.warning("Driver %s advertises unknown capabilities %s", self.driver.name, sorted(unknown))
         compute = self.conf.compute
+        self._registration_requested = False
+        failure = None
         try:
             core = self.reporter.send(
                 "register",
@@ -157,17 +161,17 @@ class ComputeService:
                 report_interval=float(compute.resource_report_interval),
             )
             if not isinstance(core, objects.CoreInfo):
-                raise TypeError(f"the core answered with {type(core).__name__}, not CoreInfo")
+                failure = f"the core answered with {type(core).__name__}, not CoreInfo"
         except Exception as error:  # no conductor yet, broker down, refused: try again later
+            failure = f"{type(error).__name__}: {error}"
+        if failure is not None:
             self._registration_failures += 1
             delay = min(30.0, 0.5 * 2 ** min(self._registration_failures, 6)) * self._random.uniform(0.5, 1.0)
+            if self._registration_requested:  # the core asked meanwhile: it is there now
+                delay = 0.0
             self._next_registration = time.monotonic() + delay
             LOG.warning(
-                "Registration of compute service %s failed (%s: %s); retrying in %.1fs",
-                self.host,
-                type(error).__name__,
-                error,
-                delay,
+                "Registration of compute service %s failed (%s); retrying in %.1fs", self.host, failure, delay
             )
             return False
         self._registered_capabilities = frozenset(info.capabilities)
