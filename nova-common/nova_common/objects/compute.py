@@ -80,7 +80,6 @@ class Instance(base.NovaObject):
     #: backport to a version without a manifest).
     obj_relationships = {"flavor": [("1.0", "1.0")], "image": [("1.0", "1.0")]}
 
-    def obj_make_compatible(self, primitive: dict, target_version: str) -> None:
-        super().obj_make_compatible(primitive, target_version)
+    def _backport_fields(self, data: dict, target_version: str) -> None:
         if versionutils.convert_version_to_tuple(target_version) < (1, 1):
-            primitive.pop("hostname", None)
+            data.pop("hostname", None)

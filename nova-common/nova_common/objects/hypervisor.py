@@ -29,10 +29,9 @@ class InstanceInfo(base.NovaObject):
         "uptime_seconds": fields.NonNegativeIntegerField(nullable=True, default=None),
     }
 
-    def obj_make_compatible(self, primitive: dict, target_version: str) -> None:
-        super().obj_make_compatible(primitive, target_version)
+    def _backport_fields(self, data: dict, target_version: str) -> None:
         if versionutils.convert_version_to_tuple(target_version) < (1, 1):
-            primitive.pop("uptime_seconds", None)
+            data.pop("uptime_seconds", None)
 
 
 @base.NovaObjectRegistry.register
