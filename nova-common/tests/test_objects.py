@@ -142,9 +142,13 @@ def test_the_manifest_backport_gives_what_ovo_gives():
             )
 
             def normal(primitive):
+                # ovo keeps a dropped field in a list item's changes; a receiver ignores
+                # changes of fields it does not have, so compare the changes it would keep.
                 if isinstance(primitive, dict):
+                    data = primitive.get("nova_object.data", {})
                     return {
-                        k: sorted(v) if k.endswith(".changes") else normal(v) for k, v in primitive.items()
+                        k: sorted(c for c in v if c in data) if k.endswith(".changes") else normal(v)
+                        for k, v in primitive.items()
                     }
                 if isinstance(primitive, list):
                     return [normal(v) for v in primitive]
