@@ -50,6 +50,11 @@ class ComputeService:
         self._own_transport = transport is None
         self.transport = transport or get_transport(conf)
         self.reporter = compute_report_client(self.transport, self.host, topic=conf.compute.conductor_topic)
+        # Until a core answered, it may be of any release: the registration
+        # goes out with the objects of the oldest one (a core reads its own
+        # release's objects and every older one's).
+        oldest = min(api.RELEASED_OBJECT_VERSIONS, key=api.parse_version)
+        self.reporter.version_manifest = dict(api.RELEASED_OBJECT_VERSIONS[oldest])
         #: The core's answer to the last registration (None until one succeeded).
         self.core_info: objects.CoreInfo | None = None
         self._registration_due = True
