@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of tools/review-load: a synthetic history of 60,000 commits (Nova's 2014 area mix).
 
-The history is built once with one git fast-import stream (synthetic_history.py),
+The history is built once with one git fast-import stream (nova_tools.synthetic_history),
 then ``tools/review-load`` runs on it as an operator would (a subprocess, the
 whole command timed), per quarter and per month. Target: under 30 s.
 
@@ -22,9 +22,9 @@ import tempfile
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
-import synthetic_history  # noqa: E402
+from nova_tools import synthetic_history  # noqa: E402
 
 TOOL = HERE.parent / "review-load"
 RESULTS = HERE / "results"

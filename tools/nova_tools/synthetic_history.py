@@ -161,7 +161,7 @@ def gerrit(
     max_lag: int = 30,
 ) -> None:
     """Land ``changes`` changes on ``main`` the way Gerrit does: each change is one commit
-    made on a recent main-line commit (the tip itself about a third of the time, else up to
+    made on a recent main-line commit (the tip itself a tenth of the time, else up to
     ``max_lag`` merges back), landed by a "Merge ..." commit whose first parent is the tip.
     The change is committed (uploaded) hours before its merge (landing). Areas:
     GERRIT_KINDS of the changes touch ``package`` and other drivers, the rest common code
@@ -201,7 +201,7 @@ def gerrit(
         mains = [tip.stdout.strip()]
     for n in range(changes):
         when += rng.randint(60, 1800)
-        lag = 0 if rng.random() < 0.35 else rng.randint(1, max_lag)
+        lag = 0 if rng.random() < 0.1 else rng.randint(1, max_lag)
         base = mains[max(0, len(mains) - 1 - lag)]
         kind = gerrit_kind(rng)
         uploaded = when - rng.randint(3600, 200_000)
