@@ -40,6 +40,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from nova_tools import publish_state
 from nova_tools.publish_graph import History, HistoryError
 
 TRAILER = "Source-commit"
@@ -290,6 +291,7 @@ class Result:
     merges: int = 0  # merges among the commits written
     blobs: int = 0  # file contents sent to fast-import (each once)
     ancestry_walked: int = 0  # nodes the bounded source-ancestry walk visited (see publish_graph)
+    resumed_from: str = ""  # incremental: "state" (the last run's, publish_state) or "trailers" (replayed)
 
 
 def published_map(target: str, branch: str) -> dict[str, str]:
@@ -311,6 +313,11 @@ def published_map(target: str, branch: str) -> dict[str, str]:
             if source.strip():
                 mapping.setdefault(source.strip().decode(), target_sha.decode())
     return mapping
+
+
+def _branch_tip(repo: str, branch: str) -> str | None:
+    tip = git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
+    return tip.decode().strip() or None
 
 
 def _has_branch(repo: str, branch: str) -> bool:
@@ -465,7 +472,6 @@ def publish(
             git(target, "init", "-q", "--bare", "-b", rule.branch)
 
     try:
-        mapping = published_map(local, rule.branch) if local else {}
         last = tip_source(local, rule.branch) if local else None
         if (
             last
@@ -479,26 +485,34 @@ def publish(
                 f"{ref} does not contain {last[:12]}, the source of {target}'s tip: publishing it would"
                 " rewind the target; nothing written"
             )
-        history = History()
-        try:
-            if last:
-                _read_previous(source, last, mapping, history)
-        except HistoryError as error:
-            raise PublishError(f"{target}: {error}") from error
+        rule_text = repr(rule.mappings)
+        branch_tip = _branch_tip(local, rule.branch) if local else None
+        cached = publish_state.load(local, rule.branch, rule_text, branch_tip) if branch_tip else None
+        if cached and _is_ancestor(source, cached.source_tip, source_tip):
+            history, mapping, start = cached.history, cached.mapping, cached.source_tip
+            resumed_from = "state"
+        else:
+            resumed_from = "trailers" if last else ""
+            mapping = published_map(local, rule.branch) if local else {}
+            history, start = History(), last
+            try:
+                if last:
+                    _read_previous(source, last, mapping, history)
+            except HistoryError as error:
+                raise PublishError(f"{target}: {error}") from error
         incremental = last is not None
         say(("incremental from " + last[:12]) if last else "full history")
-        counts = _write(source, rule, source_tip, last, mapping, history, local, dry_run, say)
+        counts = _write(source, rule, source_tip, start, mapping, history, local, dry_run, say)
         published, dropped, merges, blob_count, tag_names = counts
         target_tip = None
         if local and not dry_run:
-            target_tip = (
-                git(local, "rev-parse", "--verify", "--quiet", f"refs/heads/{rule.branch}", check=False)
-                .decode()
-                .strip()
-                or None
-            )
+            target_tip = _branch_tip(local, rule.branch)
             git(local, "symbolic-ref", "HEAD", f"refs/heads/{rule.branch}")
+            publish_state.forget(local, rule.branch)
             verify(source, source_tip, rule, local, rule.branch)
+            if target_tip:
+                state = publish_state.State(rule_text, source_tip, target_tip, mapping, history)
+                publish_state.save(local, rule.branch, state)
             if workdir:
                 pushed = subprocess.run(
                     [
@@ -529,6 +543,7 @@ def publish(
             merges,
             blob_count,
             history.walked,
+            resumed_from,
         )
     finally:
         if workdir:
@@ -546,7 +561,8 @@ def _write(
     dry_run: bool,
     say: Any,
 ) -> tuple[int, int, int, int, list[str]]:
-    """Export the new source commits, decide each, and stream the kept ones into fast-import."""
+    """Export the source commits after ``last``, decide each, and stream the kept ones into
+    fast-import; ``mapping`` gains the commits written."""
     export = subprocess.Popen(
         [
             "git",
@@ -566,9 +582,12 @@ def _write(
     blobs = BlobReader(source)
     trees = TreeIds(source, rule)
     importer = None
+    marks_file = tempfile.NamedTemporaryFile(prefix="publish-marks-", delete=False)
+    marks_file.close()
     if not dry_run:
         importer = subprocess.Popen(
-            ["git", "-C", local, "fast-import", "--quiet", "--done"], stdin=subprocess.PIPE
+            ["git", "-C", local, "fast-import", "--quiet", "--done", f"--export-marks={marks_file.name}"],
+            stdin=subprocess.PIPE,
         )
     out = importer.stdin if importer else None
     written: dict[str, bytes] = {}  # source sha of a commit written this run -> its mark
@@ -648,7 +667,12 @@ def _write(
         out.write(b"done\n")
         out.close()
         if importer.wait() != 0:
+            os.unlink(marks_file.name)
             raise PublishError(f"git fast-import into {local} failed")
+        with open(marks_file.name, "rb") as listing:
+            target_of = dict(line.split() for line in listing)
+        mapping.update((sha, target_of[mark].decode()) for sha, mark in written.items())
+    os.unlink(marks_file.name)
     return published, dropped, merges, len(sent), tag_names
 
 

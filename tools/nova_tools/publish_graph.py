@@ -76,6 +76,22 @@ class History:
         self.has_child: list[bool] = []  # a child was read before the current commit
         self.walked = 0  # nodes visited by the bounded source-ancestry walk
 
+    _FIELDS = ("shas", "parents", "generation", "stand", "below", "bit", "has_child")
+
+    def state(self) -> dict[str, object]:
+        """Everything decided so far, as plain data (publish_state keeps it between runs)."""
+        return {name: getattr(self, name) for name in self._FIELDS}
+
+    @classmethod
+    def from_state(cls, data: dict) -> History:
+        history = cls()
+        for name in cls._FIELDS:
+            setattr(history, name, data[name])
+        history.index = {sha: n for n, sha in enumerate(history.shas)}
+        if not all(len(getattr(history, name)) == len(history.shas) for name in cls._FIELDS if name != "bit"):
+            raise ValueError("history state: fields of different lengths")
+        return history
+
     def __contains__(self, sha: str) -> bool:
         return sha in self.index
 

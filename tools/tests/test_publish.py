@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from nova_tools import publish, synthetic_history
+from nova_tools import publish, publish_state, synthetic_history
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOOL = REPO_ROOT / "tools" / "publish"
@@ -176,7 +176,10 @@ def test_incremental_state_lives_in_the_target(src, tmp_path):
     src.write("pkg/c.py", "c\n")
     src.commit("add c")
     result = run(src, moved)
-    assert result.incremental and result.published == 1
+    assert result.incremental and result.published == 1 and result.resumed_from == "trailers"
+    src.write("pkg/c.py", "c2\n")
+    src.commit("change c")
+    assert run(src, moved).resumed_from == "state"
 
 
 def test_tampered_target_fails_verification(src, tmp_path):
@@ -274,8 +277,8 @@ def test_this_repository_publishes_twice(tmp_path):
         )
         assert len(log(target)) == count + 1
         assert "PUBLISH_TEST.md" in tree(target)
-        if rules[package].extra:
-            assert any(p.startswith("_vendor/nova_contract_tests/") for p in tree(target))
+        for source, dest in rules[package].extra:
+            assert any(p.startswith(dest + "/") for p in tree(target)), source
 
 
 # -- the pruning rule, against git filter-repo ------------------------------------------------------
@@ -357,9 +360,11 @@ def test_differences_from_filter_repo_are_the_documented_ones(src, tmp_path):
     assert rewired == ours
 
 
-def test_publishing_in_steps_equals_one_full_run(gerrit, tmp_path):
+@pytest.mark.parametrize("resume", ["state", "trailers"])
+def test_publishing_in_steps_equals_one_full_run(gerrit, tmp_path, resume):
     """Byte-identical: the same commit ids, whether published at once or in six runs
-    stopping anywhere (on the main line, or on a change before its merge)."""
+    stopping anywhere (on the main line, or on a change before its merge), each run resuming
+    from the last run's state or, without it (a clone of the target), from the trailers."""
     full = tmp_path / "full.git"
     publish.publish(str(gerrit), RULE, "main", str(full), progress=None)
     main_line = git(gerrit, "rev-list", "--first-parent", "--reverse", "main").split()
@@ -372,8 +377,12 @@ def test_publishing_in_steps_equals_one_full_run(gerrit, tmp_path):
         "main",
     ]
     stepped = tmp_path / "stepped.git"
-    runs = [publish.publish(str(gerrit), RULE, step, str(stepped), progress=None) for step in steps]
-    assert [r.incremental for r in runs] == [False, True, True, True, True, True]
+    runs = []
+    for step in steps:
+        if resume == "trailers":
+            publish_state.forget(str(stepped), "main")
+        runs.append(publish.publish(str(gerrit), RULE, step, str(stepped), progress=None))
+    assert [r.resumed_from for r in runs] == ["", *[resume] * 5]
     assert git(stepped, "rev-parse", "main") == git(full, "rev-parse", "main")
     assert sum(r.published for r in runs) == int(git(full, "rev-list", "--count", "main"))
 
