@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from nova_tools import bench_results, synthetic_history  # noqa: E402
+from nova_tools.history_compare import commit_counts as counts  # noqa: E402
+from nova_tools.history_compare import filter_repo_command  # noqa: E402
+from nova_tools.history_compare import graph_by_subject as shape  # noqa: E402
 
 TOOL = HERE.parent / "publish"
 PACKAGE = "drivers/libvirt"
@@ -49,30 +51,6 @@ def timed(command: list[str], cwd: str | None = None, timeout: float = 1800) -> 
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])} failed: {out.stderr[-2000:]}")
     return elapsed, out.stdout
-
-
-def filter_repo_command() -> list[str] | None:
-    exe = shutil.which("git-filter-repo") or os.path.join(os.path.dirname(sys.executable), "git-filter-repo")
-    return [exe] if os.path.exists(exe) else None
-
-
-def counts(repo: str, ref: str) -> tuple[int, int]:
-    """(non-merge commits, merge commits) reachable from ``ref``."""
-    total = int(subprocess.check_output(["git", "-C", repo, "rev-list", "--count", ref]))
-    merges = int(subprocess.check_output(["git", "-C", repo, "rev-list", "--count", "--merges", ref]))
-    return total - merges, merges
-
-
-def shape(repo: str, ref: str) -> list[tuple[str, tuple[str, ...]]]:
-    """Each commit as (subject, parents' subjects): the graph, independent of commit ids."""
-    out = subprocess.check_output(["git", "-C", repo, "log", "--format=%H %P%x00%s", ref], text=True)
-    subject, rows = {}, []
-    for line in out.splitlines():
-        ids, text = line.split("\x00")
-        sha, *parents = ids.split()
-        subject[sha] = text
-        rows.append((sha, parents))
-    return sorted((subject[sha], tuple(subject[p] for p in parents)) for sha, parents in rows)
 
 
 def row(tool: str, run: str, seconds: float | None, written: tuple[int, int] | None, **extra) -> dict:

@@ -36,11 +36,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from nova_tools import publish_state
+from nova_tools import publish_state, toml_file
 from nova_tools.publish_graph import History, HistoryError
 
 TRAILER = "Source-commit"
@@ -77,11 +76,7 @@ class Rule:
 
 
 def load_rules(path: str) -> dict[str, Rule]:
-    with open(path, "rb") as source:
-        try:
-            data = tomllib.load(source)
-        except tomllib.TOMLDecodeError as error:
-            raise PublishError(f"{path}: not valid TOML: {error}") from error
+    data = toml_file.load(path, PublishError)
     packages = data.get("package")
     if not isinstance(packages, list) or not packages:
         raise PublishError(f"{path}: needs [[package]] tables (path, target, branch, tag_prefix, extra)")

@@ -37,9 +37,10 @@ import datetime
 import pathlib
 import re
 import subprocess
-import tomllib
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+from nova_tools import toml_file
 
 AREAS = ("one-driver", "several-drivers", "driver+common", "common")
 TEAM_AREAS = ("own-driver", "own-driver+common", "common", "other-drivers")
@@ -107,11 +108,7 @@ class AreaMap:
 
     @classmethod
     def load(cls, path: str) -> AreaMap:
-        with open(path, "rb") as source:
-            try:
-                data = tomllib.load(source)
-            except tomllib.TOMLDecodeError as error:
-                raise AreaMapError(f"{path}: not valid TOML: {error}") from error
+        data = toml_file.load(path, AreaMapError)
         return cls.from_dict(data, path)
 
     def __post_init__(self) -> None:
@@ -208,11 +205,7 @@ class Teams:
         driver = "libvirt"              # as the area map names it; leave out for the core team
         members = ["alice@example.org"]
         """
-        with open(path, "rb") as source:
-            try:
-                data = tomllib.load(source)
-            except tomllib.TOMLDecodeError as error:
-                raise AreaMapError(f"{path}: not valid TOML: {error}") from error
+        data = toml_file.load(path, AreaMapError)
         entries = data.get("team")
         if not isinstance(entries, list) or not entries:
             raise AreaMapError(f"{path}: needs [[team]] tables (name, driver, members)")

@@ -2,13 +2,13 @@
 
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from nova_tools import publish, publish_state, synthetic_history
+from nova_tools import history_compare, publish, publish_state, synthetic_history
+from nova_tools.history_compare import graph_by_subject as shape
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOOL = REPO_ROOT / "tools" / "publish"
@@ -284,36 +284,13 @@ def test_this_repository_publishes_twice(tmp_path):
 # -- the pruning rule, against git filter-repo ------------------------------------------------------
 
 
-def filter_repo():
-    exe = shutil.which("git-filter-repo") or os.path.join(os.path.dirname(sys.executable), "git-filter-repo")
-    if not os.path.exists(exe):
+def filter_repo_shape(source, tmp_path, path):
+    if history_compare.filter_repo_command() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("git-filter-repo is not installed (tools/requirements.txt)")
         pytest.skip("git-filter-repo is not installed (pip install git-filter-repo)")
-    return exe
-
-
-def shape(repo, ref="main"):
-    """Each commit as (subject, parents' subjects): the graph, independent of commit ids."""
-    out = git(repo, "log", "--format=%H %P%x00%s", ref)
-    subject, rows = {}, []
-    for line in out.splitlines():
-        ids, text = line.split("\x00")
-        sha, *parents = ids.split()
-        subject[sha] = text
-        rows.append((sha, parents))
-    return sorted((subject[sha], tuple(subject[p] for p in parents)) for sha, parents in rows)
-
-
-def filter_repo_shape(source, tmp_path, path):
     clone = tmp_path / "filter-repo"
-    subprocess.run(["git", "clone", "-q", "--no-local", str(source), str(clone)], check=True)
-    subprocess.run(
-        [filter_repo(), "--subdirectory-filter", path, "--force", "--quiet"],
-        cwd=clone,
-        check=True,
-        capture_output=True,
-    )
+    history_compare.filter_repo(str(source), str(clone), path)
     return shape(clone, "HEAD")
 
 
