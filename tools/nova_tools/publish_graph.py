@@ -39,7 +39,7 @@ The source-ancestry test of step 2 is asked only when the bit test says yes
 and is answered by two exact shortcuts first (generation numbers; a parent
 with no child before this merge has nothing above it but this merge); only
 when both fail does it walk, bounded by generation (``walked`` counts the
-nodes: a few dozen on a Gerrit history of 60,000 commits, see
+nodes: a few hundred on a Gerrit history of 61,000 commits, see
 tools/bench/results/publish.md).
 """
 

@@ -442,3 +442,37 @@ def test_the_command_line_refuses_with_the_path(src, tmp_path):
     assert out.returncode == 1
     assert "drivers/none: does not exist" in out.stderr and "Traceback" not in out.stderr
     assert not (src.path / "out.git").exists()
+
+
+def test_octopus_and_evil_merges_as_filter_repo(tmp_path):
+    """A merge whose first parent goes (its changes then relative to the new first parent),
+    and a merge that itself changes the package (kept though it degenerates)."""
+    repo = Repo(tmp_path / "src")
+    repo.write("pkg/base.py", "base\n")
+    repo.commit("base")
+    for side in ("one", "two"):
+        git(repo.path, "checkout", "-q", "-b", side, "main")
+        repo.write(f"pkg/{side}.py", f"{side}\n")
+        repo.commit(f"side {side}")
+    git(repo.path, "checkout", "-q", "main")
+    repo.write("docs/x.md", "outside\n")
+    repo.commit("outside only")
+    git(repo.path, "merge", "-q", "--no-ff", "-m", "Octopus", "one", "two")
+    # an evil merge: a side change outside the package, the merge edits the package itself
+    git(repo.path, "checkout", "-q", "-b", "three", "main~1")
+    repo.write("docs/y.md", "outside\n")
+    repo.commit("side three, outside")
+    git(repo.path, "checkout", "-q", "main")
+    git(repo.path, "merge", "-q", "--no-ff", "--no-commit", "three")
+    repo.write("pkg/base.py", "edited in the merge\n")
+    git(repo.path, "add", "-A")
+    git(repo.path, "commit", "-q", "-m", "Evil merge")
+    target = tmp_path / "pkg.git"
+    run(repo, target)  # verify() checks the tree at the tip
+    ours = shape(target)
+    assert ours == filter_repo_shape(repo.path, tmp_path, "pkg")
+    assert ("Octopus", ("side one", "side two")) in ours
+    assert any(subject == "Evil merge" for subject, _ in ours)
+    assert git(target, "show", "main:base.py") == "edited in the merge\n"
+    # and the octopus's own tree is right, not only the tip's
+    assert sorted(git(target, "ls-tree", "--name-only", "main^").split()) == ["base.py", "one.py", "two.py"]
