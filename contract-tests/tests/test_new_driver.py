@@ -1,0 +1,159 @@
+"""``nova-contract-tests new-driver``: the generated package installs, passes its own tests
+(the kit among them) and the kit's mandatory operations, and reports gated ones as missing."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import venv
+
+import pytest
+
+from nova_common.virt import api
+from nova_contract_tests import cli, new_driver
+from nova_contract_tests.layering import forbidden_imports
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "name", ["My-Driver", "MyDriver", "1driver", "my driver", "", "class", "_hidden", "é"]
+)
+def test_a_bad_name_is_refused_naming_the_field_and_value(name, tmp_path):
+    with pytest.raises(ValueError, match=r"^name: .* is not a lower-case Python identifier") as raised:
+        new_driver.generate(name, tmp_path / "out")
+    assert repr(name) in str(raised.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_non_empty_output_directory_is_refused_and_left_alone(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"^output: .* is not empty"):
+        new_driver.generate("mydriver", tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_an_output_that_is_a_file_is_refused(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("")
+    with pytest.raises(ValueError, match=r"^output: .* exists and is not a directory"):
+        new_driver.generate("mydriver", target)
+
+
+def test_a_bad_approver_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"^approver: 'a b' is not an account"):
+        new_driver.generate("mydriver", tmp_path / "out", approvers=["a b"])
+
+
+def test_cli_reports_a_bad_name_with_exit_status_2(tmp_path, capsys):
+    assert cli.main(["new-driver", "Bad-Name", "--output", str(tmp_path / "out")]) == 2
+    assert "name: 'Bad-Name' is not a lower-case Python identifier" in capsys.readouterr().err
+
+
+def test_generated_package_layout(tmp_path):
+    written = new_driver.generate("my_hv", tmp_path, approvers=["alice@example.org"])
+    names = {path.as_posix() for path in written}
+    assert {
+        "pyproject.toml",
+        "OWNERS",
+        "README.md",
+        "tox.ini",
+        "nova_driver_my_hv/__init__.py",
+        "nova_driver_my_hv/driver.py",
+        "nova_driver_my_hv/conf.py",
+        "nova_driver_my_hv/cmd.py",
+        "tests/test_contract.py",
+        "tests/test_import_rule.py",
+        "tests/test_driver.py",
+    } <= names
+    assert any(name.startswith("releasenotes/notes/initial-release-") for name in names)
+    pyproject = (tmp_path / "pyproject.toml").read_text()
+    assert 'name = "nova-driver-my-hv"' in pyproject
+    assert 'nova-compute-my-hv = "nova_driver_my_hv.cmd:main"' in pyproject
+    assert (
+        '[project.entry-points."nova.virt.drivers"]\nmy_hv = "nova_driver_my_hv.driver:MyHvDriver"'
+        in pyproject
+    )
+    assert (
+        '[project.entry-points."oslo.config.opts"]\nnova_driver_my_hv = "nova_driver_my_hv.conf:list_opts"'
+        in pyproject
+    )
+    assert "  - alice@example.org" in (tmp_path / "OWNERS").read_text()
+    for path in written:
+        assert "{{" not in (tmp_path / path).read_text(), f"{path} keeps a placeholder"
+    assert forbidden_imports(tmp_path / "nova_driver_my_hv") == []
+
+
+def test_generated_driver_implements_the_mandatory_operations_only(tmp_path):
+    new_driver.generate("inmem", tmp_path)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        from nova_driver_inmem.driver import InmemDriver
+    finally:
+        sys.path.remove(str(tmp_path))
+    for op in api.OPERATIONS.values():
+        own = op.name in vars(InmemDriver)
+        assert own == (op.mandatory and op.name != "get_driver_info"), op.name
+
+
+def _venv(path: pathlib.Path) -> pathlib.Path:
+    venv.EnvBuilder(with_pip=True).create(path)
+    return path / "bin"
+
+
+def _run(argv, **kwargs):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env, **kwargs)
+
+
+def test_generated_package_installs_passes_its_tests_and_the_mandatory_operations(tmp_path):
+    package = tmp_path / "nova-driver-kitgen"
+    new_driver.generate("kitgen", package)
+    bin_dir = _venv(tmp_path / "venv")
+    install = _run(
+        [
+            str(bin_dir / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            str(REPO / "nova-common"),
+            str(REPO / "contract-tests"),
+            f"{package}[test]",
+        ]
+    )
+    assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+
+    own_tests = _run(
+        [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=package
+    )
+    assert own_tests.returncode == 0, own_tests.stdout[-5000:] + own_tests.stderr[-2000:]
+    assert " passed" in own_tests.stdout and "failed" not in own_tests.stdout
+
+    report_path = tmp_path / "report.json"
+    kit = _run(
+        [str(bin_dir / "nova-contract-tests"), "run", "--driver", "kitgen", "--json-report", str(report_path)]
+    )
+    assert kit.returncode == 0, kit.stdout[-5000:] + kit.stderr[-2000:]
+    lines = kit.stdout.splitlines()
+    report = json.loads(report_path.read_text())
+    assert report["summary"]["failed"] == 0 and report["driver"]["capabilities"] == []
+    for op in api.OPERATIONS.values():
+        status = report["operations"][op.name]["status"]
+        mine = [line for line in lines if line.split(" ", 1)[-1].startswith(f"{op.name}.")]
+        skipped = [line for line in mine if line.startswith("SKIP ")]
+        # A skip is only ever for a capability the driver does not advertise.
+        assert all("is not advertised by the driver" in line for line in skipped), skipped
+        assert not [line for line in mine if line.startswith("FAIL ")]
+        if op.mandatory:
+            assert status == "complete", (op.name, status)
+            assert any(line.startswith("PASS ") for line in mine), mine
+        else:
+            assert status == "missing", (op.name, status)
+            assert skipped and all(f"capability '{op.capability}'" in line for line in skipped), skipped
+            assert f"PASS {op.name}.not-advertised-answers-not-supported" in mine
+
+    script = _run([str(bin_dir / "nova-compute-kitgen"), "--help"])
+    assert script.returncode == 0 and "usage: nova-compute-kitgen" in script.stdout
