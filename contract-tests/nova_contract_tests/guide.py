@@ -191,7 +191,10 @@ def rules_of(func: Callable[..., Any], rules: Iterable[str], seen: set[str] | No
     helpers it calls (except the shared ones: :data:`_SHARED_HELPERS`)."""
     seen = set() if seen is None else seen
     known = set(rules)
-    strings, names = _strings_and_names(inspect.unwrap(func).__code__)
+    code = getattr(inspect.unwrap(func), "__code__", None)
+    if code is None:  # not a plain function: nothing to read
+        return []
+    strings, names = _strings_and_names(code)
     found = strings & known
     for name in sorted(names - seen - set(_SHARED_HELPERS)):
         helper = _context_method(name)

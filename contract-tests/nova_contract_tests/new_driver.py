@@ -61,7 +61,8 @@ def _values(name: str, approvers: list[str]) -> dict[str, str]:
         "package": package,
         "class_name": "".join(part.capitalize() for part in name.split("_") if part) + "Driver",
         "distribution": f"nova-driver-{distribution_suffix(name)}",
-        "console_script": f"nova-compute-{distribution_suffix(name)}",
+        # nova-compute-<entry-point name>, exactly: what tools and operators derive from the name.
+        "console_script": f"nova-compute-{name}",
         "virt_api_version": api.VIRT_API_VERSION,
         "nova_common_requirement": f"nova-common>=0.1,<{major + 1}",
         "kit_requirement": _kit_requirement(),

@@ -9,6 +9,7 @@ import sys
 import venv
 
 import pytest
+from kit_test_helpers import RABBIT_URL, rabbit_available
 
 from nova_common.virt import api
 from nova_contract_tests import cli, new_driver
@@ -70,7 +71,7 @@ def test_generated_package_layout(tmp_path):
     assert any(name.startswith("releasenotes/notes/initial-release-") for name in names)
     pyproject = (tmp_path / "pyproject.toml").read_text()
     assert 'name = "nova-driver-my-hv"' in pyproject
-    assert 'nova-compute-my-hv = "nova_driver_my_hv.cmd:main"' in pyproject
+    assert 'nova-compute-my_hv = "nova_driver_my_hv.cmd:main"' in pyproject
     assert (
         '[project.entry-points."nova.virt.drivers"]\nmy_hv = "nova_driver_my_hv.driver:MyHvDriver"'
         in pyproject
@@ -97,20 +98,24 @@ def test_generated_driver_implements_the_mandatory_operations_only(tmp_path):
         assert own == (op.mandatory and op.name != "get_driver_info"), op.name
 
 
-def _venv(path: pathlib.Path) -> pathlib.Path:
-    venv.EnvBuilder(with_pip=True).create(path)
-    return path / "bin"
-
-
 def _run(argv, **kwargs):
+    # The venv's own interpreter, not this test run's path or virtualenv.
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
     return subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env, **kwargs)
 
 
-def test_generated_package_installs_passes_its_tests_and_the_mandatory_operations(tmp_path):
-    package = tmp_path / "nova-driver-kitgen"
+def _output(result: subprocess.CompletedProcess) -> str:
+    return result.stdout[-5000:] + result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A fresh venv holding ./nova-common, ./contract-tests and a generated package with its test extra."""
+    root = tmp_path_factory.mktemp("new-driver")
+    package = root / "nova-driver-kitgen"
     new_driver.generate("kitgen", package)
-    bin_dir = _venv(tmp_path / "venv")
+    venv.EnvBuilder(with_pip=True).create(root / "venv")
+    bin_dir = root / "venv" / "bin"
     install = _run(
         [
             str(bin_dir / "python"),
@@ -124,20 +129,21 @@ def test_generated_package_installs_passes_its_tests_and_the_mandatory_operation
             f"{package}[test]",
         ]
     )
-    assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    assert install.returncode == 0, _output(install)
+    return package, bin_dir
 
+
+def test_generated_package_passes_its_own_tests(installed):
+    package, bin_dir = installed
     own_tests = _run(
         [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=package
     )
-    assert own_tests.returncode == 0, own_tests.stdout[-5000:] + own_tests.stderr[-2000:]
+    assert own_tests.returncode == 0, _output(own_tests)
     assert " passed" in own_tests.stdout and "failed" not in own_tests.stdout
 
-    report_path = tmp_path / "report.json"
-    kit = _run(
-        [str(bin_dir / "nova-contract-tests"), "run", "--driver", "kitgen", "--json-report", str(report_path)]
-    )
-    assert kit.returncode == 0, kit.stdout[-5000:] + kit.stderr[-2000:]
-    lines = kit.stdout.splitlines()
+
+def _check_kit_output(stdout: str, report_path: pathlib.Path) -> None:
+    lines = stdout.splitlines()
     report = json.loads(report_path.read_text())
     assert report["summary"]["failed"] == 0 and report["driver"]["capabilities"] == []
     for op in api.OPERATIONS.values():
@@ -155,5 +161,54 @@ def test_generated_package_installs_passes_its_tests_and_the_mandatory_operation
             assert skipped and all(f"capability '{op.capability}'" in line for line in skipped), skipped
             assert f"PASS {op.name}.not-advertised-answers-not-supported" in mine
 
+
+def test_kit_in_process_passes_mandatory_operations_and_skips_gated_ones(installed, tmp_path):
+    _package, bin_dir = installed
+    report = tmp_path / "report.json"
+    kit = _run(
+        [str(bin_dir / "nova-contract-tests"), "run", "--driver", "kitgen", "--json-report", str(report)]
+    )
+    assert kit.returncode == 0, _output(kit)
+    _check_kit_output(kit.stdout, report)
+
+
+def _blackbox(bin_dir: pathlib.Path, report: pathlib.Path, *transport: str) -> subprocess.CompletedProcess:
+    return _run(
+        [
+            str(bin_dir / "python"),
+            str(REPO / "tools" / "kit-blackbox"),
+            "--driver",
+            "kitgen",
+            *transport,
+            "--",
+            "--json-report",
+            str(report),
+        ]
+    )
+
+
+def test_kit_black_box_over_kombu_memory(installed, tmp_path):
+    _package, bin_dir = installed
+    report = tmp_path / "report.json"
+    kit = _blackbox(bin_dir, report)
+    assert kit.returncode == 0, _output(kit)
+    _check_kit_output(kit.stdout, report)
+
+
+def test_kit_black_box_against_the_console_script_over_rabbitmq(installed, tmp_path):
+    """tools/kit-blackbox starts nova-compute-kitgen as its own process and runs the kit at it."""
+    if not rabbit_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI: RabbitMQ is not listening on 127.0.0.1:5672")
+        pytest.skip("RabbitMQ is not listening on 127.0.0.1:5672 (rabbitmq-server -detached)")
+    _package, bin_dir = installed
+    report = tmp_path / "report.json"
+    kit = _blackbox(bin_dir, report, "--transport-url", os.environ.get("RABBIT_URL", RABBIT_URL))
+    assert kit.returncode == 0, _output(kit)
+    _check_kit_output(kit.stdout, report)
+
+
+def test_console_script_is_installed(installed):
+    _package, bin_dir = installed
     script = _run([str(bin_dir / "nova-compute-kitgen"), "--help"])
     assert script.returncode == 0 and "usage: nova-compute-kitgen" in script.stdout
