@@ -23,7 +23,7 @@ from typing import Any
 from nova_common import objects
 from nova_common.objects import base as obj_base
 from nova_common.objects.fields import PowerState
-from nova_common.virt import api
+from nova_common.virt import api, report_api
 from nova_common.virt import exceptions as exc
 from nova_contract_tests.config import KitConfig
 from nova_contract_tests.targets import Target
@@ -59,7 +59,8 @@ class Scenario:
     @property
     def capabilities(self) -> tuple[str, ...]:
         """Every capability the scenario needs advertised."""
-        own = api.OPERATIONS[self.operation].capability
+        op = api.OPERATIONS.get(self.operation)
+        own = op.capability if op is not None else None
         needed = list(self.requires)
         if own and self.when_missing is None:
             needed.insert(0, own)
@@ -85,9 +86,11 @@ def scenario(
     requires: tuple[str, ...] = (),
     when_missing: str | None = None,
 ) -> Callable[[Callable[[ScenarioContext], None]], Callable[[ScenarioContext], None]]:
-    """Register a scenario of ``operation`` (which must be in the spec)."""
-    if operation not in api.OPERATIONS:
-        raise ValueError(f"operation: {operation!r} is not in the virt API spec")
+    """Register a scenario of ``operation``: a virt API operation, or
+    ``report.<message>`` for a message of the compute-report API (both must be
+    in the spec)."""
+    if operation not in api.OPERATIONS and operation.removeprefix("report.") not in report_api.COMPUTE_REPORT:
+        raise ValueError(f"operation: {operation!r} is not in the virt API or compute-report API spec")
 
     def register(func: Callable[[ScenarioContext], None]) -> Callable[[ScenarioContext], None]:
         add_scenario(

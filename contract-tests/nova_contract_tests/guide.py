@@ -25,7 +25,7 @@ from typing import Any
 from oslo_versionedobjects import fields as ovo_fields
 
 from nova_common import objects
-from nova_common.virt import api
+from nova_common.virt import api, report_api
 from nova_common.virt import exceptions as exc
 from nova_contract_tests import framework
 from nova_contract_tests import scenarios as _scenarios  # noqa: F401  (registers them)
@@ -123,11 +123,14 @@ def describe_constraint(constraint: api.Constraint) -> str:
     if isinstance(constraint, api.OneOf):
         return "one of " + ", ".join(f"`{value}`" for value in constraint.values)
     if isinstance(constraint, api.AtLeast):
-        return f"an integer >= {constraint.minimum}"
+        return f"at least {constraint.minimum:g}"
     if isinstance(constraint, api.NonEmpty):
         return f"a string with a non-blank character, at most {constraint.max_length} characters"
     if isinstance(constraint, api.IsUUID):
         return "a lower-case canonical uuid"
+    what = getattr(constraint, "what", None)  # a constraint that names its own domain
+    if isinstance(what, str):
+        return what
     # A constraint type this guide does not know yet: say what it is rather than nothing.
     return f"`{constraint!r}`"
 
@@ -186,18 +189,28 @@ def _context_method(name: str) -> Callable[..., Any] | None:
     return member if inspect.isfunction(member) else None
 
 
+def _kit_function(func: Callable[..., Any], name: str) -> Callable[..., Any] | None:
+    """The kit's own module-level function ``name`` as seen from ``func``, if any."""
+    found = getattr(func, "__globals__", {}).get(name)
+    if inspect.isfunction(found) and (found.__module__ or "").startswith("nova_contract_tests."):
+        return found
+    return None
+
+
 def rules_of(func: Callable[..., Any], rules: Iterable[str], seen: set[str] | None = None) -> list[str]:
-    """The rules ``func`` reports itself or through the ScenarioContext
-    helpers it calls (except the shared ones: :data:`_SHARED_HELPERS`)."""
+    """The rules ``func`` reports itself or through the kit helpers it calls:
+    ScenarioContext methods (except the shared ones, :data:`_SHARED_HELPERS`)
+    and the kit's module-level functions."""
     seen = set() if seen is None else seen
     known = set(rules)
-    code = getattr(inspect.unwrap(func), "__code__", None)
+    func = inspect.unwrap(func)
+    code = getattr(func, "__code__", None)
     if code is None:  # not a plain function: nothing to read
         return []
     strings, names = _strings_and_names(code)
     found = strings & known
     for name in sorted(names - seen - set(_SHARED_HELPERS)):
-        helper = _context_method(name)
+        helper = _context_method(name) or _kit_function(func, name)
         if helper is not None:
             seen.add(name)
             found.update(rules_of(helper, known, seen))
@@ -221,8 +234,9 @@ def shared_rules(rules: Iterable[str]) -> dict[str, list[str]]:
 
 
 def _doc_of(scenario: framework.Scenario) -> str:
-    # Generated scenarios get their docstring after registration.
-    return scenario.doc or inspect.getdoc(scenario.func) or ""
+    # Generated scenarios get their docstring after registration; a table cell is one line.
+    text = inspect.cleandoc(scenario.doc or inspect.getdoc(scenario.func) or "")
+    return " ".join(text.split())
 
 
 def _gate(scenario: framework.Scenario) -> str:
@@ -297,7 +311,13 @@ def _kit_checks(op: api.Operation, rules: list[str]) -> str:
     if not mine:
         return "The kit has no scenario for this operation (the run fails with `kit-coverage`)."
     rows = [
-        (f"`{s.id}`", _gate(s), _markdown(_doc_of(s)) or "-", _codes(rules_of(s.func, rules))) for s in mine
+        (
+            f"`{s.id}`",
+            _gate(s),
+            _markdown(_doc_of(s)) or "-",
+            _codes(rules_of(s.func, rules)),
+        )
+        for s in mine
     ]
     return _table(("scenario", "runs", "checks", "rules it can report"), rows)
 
@@ -330,6 +350,46 @@ def render_operations() -> str:
             "Checked by the kit:",
             _kit_checks(op, rules),
         ]
+    return "\n\n".join(parts)
+
+
+def _message_arguments(msg: report_api.Message) -> str:
+    parts = []
+    for arg in msg.arguments:
+        domain = "; ".join(describe_constraint(c) for c in arg.constraints)
+        parts.append(f"`{arg.name}` ({_type_name(arg.type)}{', ' + domain if domain else ''})")
+    return ", ".join(parts) or "none"
+
+
+def render_report_channel() -> str:
+    rules = list(known_rules())
+    parts = [
+        f"Compute-report API {report_api.REPORT_API_VERSION} (service to core) and the service-control "
+        "API (core to service), from `nova_common/virt/report_api.py`:",
+        _table(
+            ("message", "direction", "kind", "arguments", "result", "sent", "added in"),
+            (
+                (
+                    f"`{msg.name}`",
+                    "service to core" if messages is report_api.COMPUTE_REPORT else "core to service",
+                    msg.kind,
+                    _message_arguments(msg),
+                    _type_name(msg.result) if msg.result is not None else "None",
+                    msg.sent,
+                    msg.added_in,
+                )
+                for messages in (report_api.COMPUTE_REPORT, report_api.SERVICE_CONTROL)
+                for msg in messages.values()
+            ),
+        ),
+        "Checked by the kit (black-box, where it plays the core on the service's report topic):",
+    ]
+    rows = [
+        (f"`{s.id}`", _markdown(_doc_of(s)) or "-", _codes(rules_of(s.func, rules)))
+        for s in framework.SCENARIOS
+        if s.operation.startswith("report.")
+    ]
+    parts.append(_table(("scenario", "checks", "rules it can report"), rows))
     return "\n\n".join(parts)
 
 
@@ -428,6 +488,7 @@ def render_versions() -> str:
 SECTIONS: dict[str, Callable[[], str]] = {
     "operations": render_operations,
     "capabilities": render_capabilities,
+    "report-channel": render_report_channel,
     "power-states": render_power_states,
     "errors": render_errors,
     "instance-info": lambda: render_fields(objects.InstanceInfo),

@@ -1,13 +1,12 @@
-"""The layering rule a driver package must keep, as a check its own tests call.
+"""The layering rule every driver package keeps: it imports nothing of
+nova-common beyond the contract (``nova_common.objects``, ``nova_common.virt``)
+and the service scaffold (``nova_common.scaffold``), so the core's scheduler,
+conductor, database and API can change without touching any driver.
 
-A driver imports from nova-common only the contract (``nova_common.objects``,
-``nova_common.virt``) and the compute-service scaffold
-(``nova_common.scaffold``): everything else is the core's to change at will.
+A driver's test suite checks it in one line::
 
-    # tests/test_import_rule.py of a driver package
     from nova_contract_tests.layering import forbidden_imports
-
-    def test_driver_imports_only_contract_and_scaffold():
+    def test_layering():
         assert forbidden_imports(pathlib.Path(nova_driver_foo.__file__).parent) == []
 """
 
@@ -17,7 +16,7 @@ import ast
 import pathlib
 
 #: What a driver may import from nova-common.
-ALLOWED = ("nova_common.objects", "nova_common.virt", "nova_common.scaffold")
+ALLOWED: tuple[str, ...] = ("nova_common.objects", "nova_common.virt", "nova_common.scaffold")
 
 
 def _imported_names(node: ast.AST) -> list[str]:
@@ -30,16 +29,17 @@ def _imported_names(node: ast.AST) -> list[str]:
     return []
 
 
-def forbidden_imports(package: str | pathlib.Path) -> list[str]:
-    """``path:line imports name`` for every nova_common import outside :data:`ALLOWED`
-    in the ``*.py`` files under ``package`` (paths relative to its parent)."""
+def forbidden_imports(package: pathlib.Path, allowed: tuple[str, ...] = ALLOWED) -> list[str]:
+    """``path:line imports name`` for every nova_common import in ``package``
+    (a directory, scanned recursively) outside ``allowed``."""
     package = pathlib.Path(package)
+    if not package.is_dir():
+        raise ValueError(f"package: {str(package)!r} is not a directory")
     found = []
     for path in sorted(package.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             for name in _imported_names(node):
-                if name != "nova_common" and not name.startswith("nova_common."):
-                    continue
-                if not any(name == allowed or name.startswith(allowed + ".") for allowed in ALLOWED):
+                within = any(name == a or name.startswith(a + ".") for a in allowed)
+                if (name == "nova_common" or name.startswith("nova_common.")) and not within:
                     found.append(f"{path.relative_to(package.parent)}:{node.lineno} imports {name}")
     return found

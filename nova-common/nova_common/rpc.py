@@ -111,7 +111,10 @@ def get_transport(
 
 
 def get_rpc_server(
-    transport: oslo_messaging.Transport, target: oslo_messaging.Target, endpoints: Sequence[Any]
+    transport: oslo_messaging.Transport,
+    target: oslo_messaging.Target,
+    endpoints: Sequence[Any],
+    serializer: ObjectSerializer | None = None,
 ) -> oslo_messaging.RPCServer:
     """An RPC server (threading executor, :class:`ObjectSerializer`) whose idle
     worker threads sleep until work arrives.
@@ -128,7 +131,9 @@ def get_rpc_server(
     idle worker before adding one, and its idle workers block without a
     timeout; ``executor_thread_pool_size`` still caps it.
     """
-    server = oslo_messaging.get_rpc_server(transport, target, list(endpoints), serializer=ObjectSerializer())
+    server = oslo_messaging.get_rpc_server(
+        transport, target, list(endpoints), serializer=serializer or ObjectSerializer()
+    )
     # oslo.messaging has no public hook for the executor class: start() makes
     # ``_executor_cls(max_workers=...)`` and the server only calls its
     # submit() and shutdown(wait=True), which the standard pool has too.

@@ -5,5 +5,6 @@ from nova_contract_tests.scenarios import (  # noqa: F401
     basics,
     extras,
     gating,
+    reporting,
     transitions,
 )

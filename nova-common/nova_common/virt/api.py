@@ -79,6 +79,7 @@ VERSION_HISTORY: dict[str, str] = {
 RELEASED_OBJECTS: dict[str, dict[str, str]] = {
     "1.0": {
         "ConsoleOutput": "1.0-708fb6f05b644a2a96451e011c9b574c",
+        "CoreInfo": "1.0-5ebfad12f06762d6856b4eefa0393036",
         "DriverInfo": "1.0-2c782735c7a24dce844fabf4611e4901",
         "Flavor": "1.0-68d8a91fdc3548b9ff9c8f41f5aca212",
         "HostResources": "1.0-e797c7a31fbf7ae40be1854469ee6416",
@@ -189,9 +190,9 @@ class OneOf(Constraint):
 
 @dataclasses.dataclass(frozen=True)
 class AtLeast(Constraint):
-    """The value is an integer >= ``minimum``."""
+    """The value is a number >= ``minimum``."""
 
-    minimum: int
+    minimum: float
 
     def violation(self, value: Any) -> str | None:
         return None if value >= self.minimum else f"must be >= {self.minimum}"
@@ -930,29 +931,36 @@ def _constraints(hint: Any) -> tuple[Constraint, ...]:
     return tuple(extra for extra in typing.get_args(hint)[1:] if isinstance(extra, Constraint))
 
 
+def arguments_of(method: Callable[..., Any]) -> tuple[tuple[Argument, ...], Any]:
+    """The declared arguments (after ``self``) and result type of ``method``,
+    with each argument's domain from its ``Annotated`` constraints."""
+    hints = typing.get_type_hints(method, include_extras=True)
+    signature = inspect.signature(method)
+    arguments = tuple(
+        Argument(
+            name=param.name,
+            type=_base_type(hints[param.name]),
+            required=param.default is inspect.Parameter.empty,
+            default=None if param.default is inspect.Parameter.empty else param.default,
+            constraints=_constraints(hints[param.name]),
+        )
+        for param in list(signature.parameters.values())[1:]
+    )
+    result = _base_type(hints.get("return"))
+    return arguments, None if result is type(None) else result
+
+
 def _collect_operations() -> dict[str, Operation]:
     found: dict[str, Operation] = {}
     for name, member in vars(ComputeDriver).items():
         declared = getattr(member, "__virt_operation__", None)
         if declared is None:
             continue
-        hints = typing.get_type_hints(member, include_extras=True)
-        signature = inspect.signature(member)
-        arguments = tuple(
-            Argument(
-                name=param.name,
-                type=_base_type(hints[param.name]),
-                required=param.default is inspect.Parameter.empty,
-                default=None if param.default is inspect.Parameter.empty else param.default,
-                constraints=_constraints(hints[param.name]),
-            )
-            for param in list(signature.parameters.values())[1:]
-        )
-        result = _base_type(hints.get("return"))
+        arguments, result = arguments_of(member)
         found[name] = Operation(
             name=name,
             arguments=arguments,
-            result=None if result is type(None) else result,
+            result=result,
             doc=inspect.cleandoc(member.__doc__ or ""),
             **declared,
         )
@@ -980,3 +988,47 @@ def parse_version(version: str) -> tuple[int, int]:
 def operations_added_in(version: str) -> list[str]:
     """The names of the operations ``version`` added (derived from ``added_in``)."""
     return [op.name for op in OPERATIONS.values() if op.added_in == version]
+
+
+class _Declaration(typing.Protocol):
+    name: str
+    arguments: tuple[Argument, ...]
+
+
+def _check_argument(decl: _Declaration, arg: Argument, value: Any) -> None:
+    expected = arg.type
+    if value is None and not arg.required:
+        return
+    if isinstance(expected, type) and issubclass(expected, obj_base.NovaObject):
+        ok = isinstance(value, expected)
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif expected is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        raise exc.InvalidRequest(
+            field=arg.name,
+            value=value if not isinstance(value, obj_base.NovaObject) else value.obj_name(),
+            reason=f"{decl.name} expects {getattr(expected, '__name__', expected)}",
+        )
+    reason = arg.violation(value)
+    if reason is not None:
+        raise exc.InvalidRequest(field=arg.name, value=value, reason=f"{decl.name}: {reason}")
+
+
+def check_arguments(decl: _Declaration, kwargs: dict[str, Any]) -> None:
+    """Raise InvalidRequest naming the first argument of ``kwargs`` that breaks
+    the declaration ``decl`` (an :class:`Operation` or a report-API message):
+    unknown, missing, mistyped, or outside its declared domain."""
+    known = {arg.name: arg for arg in decl.arguments}
+    for name in kwargs:
+        if name not in known:
+            raise exc.InvalidRequest(field=name, value=kwargs[name], reason=f"not an argument of {decl.name}")
+    for arg in decl.arguments:
+        if arg.name not in kwargs:
+            if arg.required:
+                raise exc.InvalidRequest(field=arg.name, value=None, reason=f"required by {decl.name}")
+            continue
+        _check_argument(decl, arg, kwargs[arg.name])
