@@ -6,7 +6,7 @@ import pytest
 
 from nova_common import objects
 from nova_common.virt import api
-from nova_contract_tests import cli, framework, guide
+from nova_contract_tests import cli, framework, guide, rule_index
 
 GUIDE = pathlib.Path(__file__).resolve().parents[2] / guide.GUIDE_PATH
 
@@ -64,14 +64,14 @@ def _a_refused_transition_scenario():
 
 
 def test_rules_come_from_the_kit_code():
-    rules = guide.known_rules()
+    rules = rule_index.known_rules()
     assert {"errors-declared-by-operation", "state-precondition", "kit-coverage"} <= set(rules)
     refused = _a_refused_transition_scenario()
-    found = guide.rules_of(refused.func, rules)
+    found = rule_index.rules_of(refused.func, rules)
     assert "state-precondition" in found
     # a helper's rules count for the scenario that uses it (bring_to -> expect_state)
     assert "power-state-after-transition" in found
-    shared = guide.shared_rules(rules)
+    shared = rule_index.shared_rules(rules)
     assert "errors-declared-by-operation" in shared["call"]
     assert "destroy-removes-instance" in shared["cleanup"]
 
@@ -84,7 +84,7 @@ def test_a_rule_is_found_in_each_way_the_kit_reports_one(tmp_path):
         "message = f'{op}: went wrong [rule: rule-three]'\n"
         "ContractViolation(op, rule_variable, 'not a literal')\n"
     )
-    assert guide._rules_in_source(module) == {"rule-one", "rule-two", "rule-three"}
+    assert rule_index._rules_in_source(module) == {"rule-one", "rule-two", "rule-three"}
 
 
 def test_argument_domains_are_described():
