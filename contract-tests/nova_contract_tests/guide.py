@@ -56,6 +56,9 @@ FIELD_MEANINGS: dict[type, dict[str, str]] = {
         "cpu_time_ns": "Guest CPU time consumed since the instance last started, in nanoseconds, summed "
         "over its vCPUs; `None` when the hypervisor does not report it. It only grows while the "
         "instance runs.",
+        "uptime_seconds": "Seconds since the instance last started running, when the hypervisor knows; "
+        "`None` otherwise and while it is not running. New in InstanceInfo 1.1 (virt API 1.1): a "
+        "core that reads 1.0 receives the object without it.",
     },
     objects.HostResources: {
         "hypervisor_hostname": "The name the hypervisor knows this host by (shown as the hypervisor's "

@@ -44,18 +44,20 @@ def distribution_suffix(name: str) -> str:
     return name.replace("_", "-")
 
 
-def _kit_requirement() -> str:
-    from nova_contract_tests.runner import kit_version
+def _requirement(distribution: str) -> str:
+    """``distribution`` from the release installed here on, within its major version: what the
+    generated package was generated (and its kit run) against."""
+    from nova_common.virt.driver_info import package_version
 
-    version = kit_version()
-    major_minor = ".".join(version.split(".")[:2])
-    # From a source tree the kit has no installed version to pin against.
-    return "nova-contract-tests" if version == "0.0.0" else f"nova-contract-tests>={major_minor}"
+    version = package_version(distribution)
+    if version == "0.0.0":  # run from a source tree: no release to pin against
+        return distribution
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return f"{distribution}>={major}.{minor},<{major + 1}"
 
 
 def _values(name: str, approvers: list[str]) -> dict[str, str]:
     package = f"nova_driver_{name}"
-    major = api.parse_version(api.VIRT_API_VERSION)[0]
     return {
         "name": name,
         "package": package,
@@ -64,8 +66,8 @@ def _values(name: str, approvers: list[str]) -> dict[str, str]:
         # nova-compute-<entry-point name>, exactly: what tools and operators derive from the name.
         "console_script": f"nova-compute-{name}",
         "virt_api_version": api.VIRT_API_VERSION,
-        "nova_common_requirement": f"nova-common>=0.1,<{major + 1}",
-        "kit_requirement": _kit_requirement(),
+        "nova_common_requirement": _requirement("nova-common"),
+        "kit_requirement": _requirement("nova-contract-tests"),
         "approvers": "\n".join(f"  - {account}" for account in approvers),
     }
 
