@@ -38,6 +38,8 @@ class KitConfig:
     #: Seconds past an operation's budget before the kit abandons the call
     #: (in-process) or stops waiting for its answer (black-box).
     budget_grace: float = 0.5
+    #: Seconds the kit waits for the lifecycle event of a change it made behind the core's back.
+    event_timeout: float = 2.0
 
     @property
     def mode(self) -> str:
@@ -75,7 +77,7 @@ class KitConfig:
                 raise ValueError(f"budgets: {name!r} is not an operation of the virt API spec")
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
                 raise ValueError(f"budgets.{name}: must be a positive number of seconds, got {seconds!r}")
-        if isinstance(self.budget_grace, bool) or not isinstance(self.budget_grace, (int, float)):
-            raise ValueError(f"budget_grace: must be a number of seconds, got {self.budget_grace!r}")
-        if not self.budget_grace > 0:
-            raise ValueError(f"budget_grace: must be positive, got {self.budget_grace!r}")
+        for field in ("budget_grace", "event_timeout"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{field}: must be a positive number of seconds, got {value!r}")
