@@ -67,7 +67,7 @@ def compute_process(tmp_path):
     config.write_text(
         f"[DEFAULT]\nhost = {host}\ntransport_url = {RABBIT_URL}\n"
         f"[libvirt]\nconnection_uri = {NODE_URI}\n"
-        "[compute]\nheartbeat_interval = 5\nresource_report_interval = 5\n"
+        "[compute]\nheartbeat_interval = 5\nresource_report_interval = 5\nenable_test_hooks = True\n"
     )
     process = subprocess.Popen(
         [script, f"--config-file={config}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -103,6 +103,11 @@ def test_contract_black_box_over_rabbitmq(compute_process):
     assert report.driver["name"] == "libvirt"
     skipped = {t.operation for t in report.tests if t.outcome == "skipped"}
     assert {"attach_volume", "detach_volume", "get_console_output"} <= skipped
+    # The service serves its test hooks: the crashed state and the leak check ran black-box too.
+    assert report.hooks["provided"] == ["crash", "hypervisor_instances", "set_power_state"]
+    by_id = {t.id: t for t in report.tests}
+    assert by_id["power_on.from-crashed"].outcome == "passed"
+    assert by_id["destroy.no-leaks"].outcome == "passed"
     assert process.poll() is None  # still serving after the whole run
 
 
