@@ -299,14 +299,18 @@ class KitRun:
         return found
 
     def run_check(self, check: Check) -> TestResult:
-        result = check.run(self)
-        if result.outcome == SKIPPED and result.message.startswith("needs the driver test hook"):
-            hook = result.message.split("'")[1]
-            self.skipped_for_hook.setdefault(hook, []).append(result.id)
-        return result
+        return check.run(self)
+
+    def _note_skip(self, result: TestResult, hooks: tuple[str, ...]) -> None:
+        """Record a check skipped for want of one of ``hooks``."""
+        provided = self.target.hook_names
+        if result.outcome == SKIPPED and result.message == missing_hook_reason(hooks, provided):
+            missing = next(hook for hook in hooks if hook not in provided)
+            self.skipped_for_hook.setdefault(missing, []).append(result.id)
 
     def run_one(self, scenario: Scenario) -> TestResult:
         result = run_scenario(self.target, self.config, scenario, self.ledger)
+        self._note_skip(result, scenario.hooks)
         if result.outcome != FAILED or result.failed_in is None:
             return result
         if scenario.id in BASIC:
@@ -334,6 +338,7 @@ class KitRun:
         reason = missing_hook_reason(("hypervisor_instances",), self.target.hook_names)
         if reason is not None:
             result.outcome, result.message = SKIPPED, reason
+            self._note_skip(result, ("hypervisor_instances",))
             return result
         assert self.target.hooks is not None
         held = set(self.target.hooks.hypervisor_instances())

@@ -124,6 +124,8 @@ class FakeDriver(api.ComputeDriver):
 
     def _refuse_if_armed(self, instance: objects.Instance) -> None:
         """The fake hypervisor's refusal, when the fail_next test hook asked for one."""
+        if not self._refuse_next:
+            return
         operation = self.current_operation().name
         with self._lock:
             armed = operation in self._refuse_next
