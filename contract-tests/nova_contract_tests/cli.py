@@ -100,6 +100,8 @@ def _list(args: argparse.Namespace) -> int:
         gate = ",".join(scenario.capabilities) or "mandatory"
         if scenario.when_missing:
             gate = f"without {scenario.when_missing}"
+        if scenario.hooks:
+            gate += "; hook " + ",".join(scenario.hooks)
         print(f"{scenario.id:60} [{gate}] {scenario.doc}")
     return 0
 

@@ -36,7 +36,7 @@ from nova_common.objects.fields import PowerState
 from nova_common.virt import api
 from nova_common.virt import exceptions as exc
 from nova_common.virt.rpcapi import ComputeServiceUnavailable
-from nova_common.virt.test_hooks import HOOKS
+from nova_common.virt.test_hooks import HOOKS, DriverTestHooks
 from nova_contract_tests.config import KitConfig
 from nova_contract_tests.targets import Target
 
@@ -62,9 +62,14 @@ class Scenario:
     func: Callable[[ScenarioContext], None]
     requires: tuple[str, ...]
     when_missing: str | None
-    doc: str
     covers: tuple[str, ...] = ()
     hooks: tuple[str, ...] = ()
+
+    @property
+    def doc(self) -> str:
+        """What the scenario checks (its function's docstring, which generated
+        scenarios set after registering)."""
+        return (self.func.__doc__ or "").strip()
 
     @property
     def id(self) -> str:
@@ -125,7 +130,6 @@ def scenario(
                 func,
                 tuple(requires),
                 when_missing,
-                (func.__doc__ or "").strip(),
                 tuple(covers),
                 tuple(hooks),
             )
@@ -267,8 +271,8 @@ class ScenarioContext:
         return frozenset(self.target.driver_info.capabilities)
 
     @property
-    def hooks(self) -> Any:
-        """The driver's test hooks (a DriverTestHooks), for scenarios that declared them."""
+    def hooks(self) -> DriverTestHooks:
+        """The driver's test hooks, for scenarios that declared the ones they use."""
         if self.target.hooks is None:
             raise SkipScenario("the driver provides no test hooks")
         return self.target.hooks
