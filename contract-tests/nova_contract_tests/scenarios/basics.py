@@ -6,7 +6,14 @@ from nova_common.objects.fields import PowerState
 from nova_common.virt import api
 from nova_common.virt import exceptions as exc
 from nova_contract_tests import coverage
-from nova_contract_tests.framework import SCENARIOS, ContractViolation, ScenarioContext, scenario
+from nova_contract_tests.framework import (
+    HOOK_STATES,
+    REACHABLE_STATES,
+    SCENARIOS,
+    ContractViolation,
+    ScenarioContext,
+    scenario,
+)
 
 IDEMPOTENT = {name: coverage.repeats(api.OPERATIONS[name]) for name in api.OPERATIONS}
 
@@ -202,8 +209,11 @@ def destroy_twice(ctx: ScenarioContext) -> None:
     ctx.call("destroy", instance=instance)
 
 
-def _destroy_from(state: str, capability: str) -> None:
-    @scenario("destroy", f"from-{state}", requires=(capability,))
+def _destroy_from(state: str) -> None:
+    needs = REACHABLE_STATES.get(state)
+    hooks = (HOOK_STATES[state],) if state in HOOK_STATES else ()
+
+    @scenario("destroy", f"from-{state}", requires=(needs,) if needs else (), hooks=hooks)
     def destroy_from_state(ctx: ScenarioContext) -> None:
         instance = ctx.spawn()
         ctx.bring_to(instance, state)
@@ -214,9 +224,9 @@ def _destroy_from(state: str, capability: str) -> None:
     destroy_from_state.__doc__ = f"A {state} instance is destroyed completely."
 
 
-_destroy_from(PowerState.SHUTDOWN, api.Capability.POWER)
-_destroy_from(PowerState.PAUSED, api.Capability.PAUSE)
-_destroy_from(PowerState.SUSPENDED, api.Capability.SUSPEND)
+for _state in [*REACHABLE_STATES, *HOOK_STATES]:
+    if _state != PowerState.RUNNING:
+        _destroy_from(_state)
 
 
 @scenario("get_info", "unknown-instance", covers=(coverage.raises("get_info", exc.InstanceNotFound),))
