@@ -361,7 +361,7 @@ class ScenarioContext:
                 "time-budget",
                 f"did not return within its time budget of {budget:g}s; abandoned after {taken:.2f}s"
                 if not finished
-                else f"gave no answer within its time budget of {budget:g}s ({error})",
+                else f"gave no answer within its time budget of {budget:g}s (waited {taken:.2f}s: {error})",
             ) from error
         if taken > budget:
             raise ContractViolation(

@@ -18,6 +18,11 @@ def notes(report: KitReport) -> list[str]:
         f"{entry['kit']:g}s here"
         for name, entry in report.budget_overrides.items()
     ]
+    if report.hooks:
+        lines.append(
+            f"driver test hooks: {', '.join(report.hooks['provided']) or 'none'} provided"
+            + (f"; missing {', '.join(report.hooks['missing'])}" if report.hooks["missing"] else "")
+        )
     for hook, ids in sorted(report.hooks.get("skipped_for_want_of_hook", {}).items()):
         shown = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
         lines.append(f"skipped for want of the test hook {hook!r}: {len(ids)} checks ({shown})")

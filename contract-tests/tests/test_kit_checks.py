@@ -16,6 +16,7 @@ from nova_contract_tests import coverage
 from nova_contract_tests.cli import main
 from nova_contract_tests.config import KitConfig
 from nova_contract_tests.framework import SCENARIOS, ScenarioContext
+from nova_contract_tests.report import notes
 from nova_contract_tests.runner import run_kit
 from nova_contract_tests.targets import InProcessTarget, load_driver
 
@@ -118,6 +119,12 @@ def test_driver_without_hooks_reports_what_was_skipped_for_want_of_them():
     assert "power_on.from-crashed" in skipped["crash"] and skipped["hypervisor_instances"] == [
         "destroy.no-leaks"
     ]
+    text = notes(report)
+    assert (
+        "driver test hooks: none provided; missing crash, set_power_state, hypervisor_instances, fail_next"
+        in text
+    )
+    assert any(line.startswith("skipped for want of the test hook 'crash': ") for line in text)
     by_id = {t.id: t for t in report.tests}
     assert by_id["power_on.from-crashed"].message == (
         "needs the driver test hook 'crash', which the driver does not provide"
