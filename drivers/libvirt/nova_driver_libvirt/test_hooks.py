@@ -12,7 +12,9 @@ would, never through the driver's operations or its ownership cache:
 * ``hypervisor_instances``: every domain carrying our metadata, read from
   ``listAllDomains`` and each domain's metadata, not from the cache.
 
-There is no ``fail_next``: libvirt offers no way to make the next call fail.
+* ``fail_next``: the next libvirt call that does the operation's work
+  (:data:`REFUSABLE`) fails as libvirt fails a refused operation, so the
+  driver's own error handling and cleanup run.
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ from nova_driver_libvirt import states
 if TYPE_CHECKING:
     from nova_driver_libvirt.connection import CountedDomain
     from nova_driver_libvirt.driver import LibvirtDriver
+
+
+#: The libvirt call that does the work of each operation that declares OperationFailed.
+REFUSABLE: dict[str, str] = {
+    "spawn": "virDomain.create",
+    "snapshot": "virDomain.snapshotCreateXML",
+    "attach_volume": "virDomain.attachDeviceFlags",
+    "detach_volume": "virDomain.detachDeviceFlags",
+}
 
 
 class LibvirtTestHooks(DriverTestHooks):
@@ -91,3 +102,11 @@ class LibvirtTestHooks(DriverTestHooks):
                 if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:  # gone meanwhile
                     raise
         return found
+
+    def fail_next(self, operation: str) -> None:
+        call = REFUSABLE.get(operation)
+        if call is None:
+            raise exc.InvalidRequest(
+                field="operation", value=operation, reason=f"one of {', '.join(sorted(REFUSABLE))}"
+            )
+        self.driver.counter.refuse_next(call)

@@ -104,7 +104,7 @@ def test_contract_black_box_over_rabbitmq(compute_process):
     skipped = {t.operation for t in report.tests if t.outcome == "skipped"}
     assert {"attach_volume", "detach_volume", "get_console_output"} <= skipped
     # The service serves its test hooks: the crashed state and the leak check ran black-box too.
-    assert report.hooks["provided"] == ["crash", "hypervisor_instances", "set_power_state"]
+    assert report.hooks["provided"] == ["crash", "fail_next", "hypervisor_instances", "set_power_state"]
     by_id = {t.id: t for t in report.tests}
     assert by_id["power_on.from-crashed"].outcome == "passed"
     assert by_id["destroy.no-leaks"].outcome == "passed"

@@ -7,8 +7,10 @@ import pytest
 from libvirt_test_support import foreign_domain_xml, make_driver, make_instance, no_network
 
 from nova_common.objects.fields import LifecycleTransition, PowerState
+from nova_common.virt import api
 from nova_common.virt import exceptions as exc
 from nova_driver_libvirt import states
+from nova_driver_libvirt.test_hooks import REFUSABLE
 
 
 @pytest.fixture
@@ -110,5 +112,23 @@ def test_hooks_never_touch_foreign_domains(drv, host):
         stranger.undefine()
 
 
-def test_hooks_provided_say_there_is_no_fail_next(drv):
-    assert drv.test_hooks().provided() == {"crash", "set_power_state", "hypervisor_instances"}
+def test_every_hook_is_provided(drv):
+    assert drv.test_hooks().provided() == {"crash", "set_power_state", "hypervisor_instances", "fail_next"}
+
+
+def test_fail_next_knows_the_libvirt_call_of_every_operation_declaring_operation_failed():
+    declaring = {op.name for op in api.OPERATIONS.values() if exc.OperationFailed in op.declared_errors}
+    assert set(REFUSABLE) == declaring
+
+
+def test_fail_next_makes_libvirt_refuse_one_call_and_spawn_leaves_nothing(drv):
+    hooks = drv.test_hooks()
+    hooks.fail_next("spawn")
+    instance = make_instance()
+    with pytest.raises(exc.OperationFailed, match="fail_next test hook"):
+        drv.spawn(instance, no_network())
+    assert instance.uuid not in hooks.hypervisor_instances()
+    drv.spawn(instance, no_network())  # only the next call was refused
+    assert drv.get_info(instance).power_state == PowerState.RUNNING
+    with pytest.raises(exc.InvalidRequest, match="operation"):
+        hooks.fail_next("get_info")
