@@ -431,19 +431,31 @@ class ScenarioContext:
         expected: str,
         after: str,
         rule: str = "power-state-after-transition",
+        readers_at_fault: bool = False,
     ) -> None:
-        """Require ``expected`` from get_info and list_instances after ``after``."""
+        """Require ``expected`` from get_info and list_instances after ``after``.
+
+        A wrong state breaks ``rule`` in the operation ``after`` names, or,
+        with ``readers_at_fault`` (nothing the core asked for changed the
+        state), in the operation that reported it.
+        """
         actual = self.power_state(instance)
         if actual != expected:
             raise ContractViolation(
-                after, rule, f"get_info reports power state {actual!r} after {after}, expected {expected!r}"
+                "get_info" if readers_at_fault else after,
+                rule,
+                f"get_info reports power state {actual!r} after {after}, expected {expected!r}",
             )
         listed = self.listed(instance)
         if listed is None:
-            raise ContractViolation(after, "list-instances-complete", "instance missing from list_instances")
+            raise ContractViolation(
+                "list_instances" if readers_at_fault else after,
+                "list-instances-complete",
+                "instance missing from list_instances",
+            )
         if listed.power_state != expected:
             raise ContractViolation(
-                after,
+                "list_instances" if readers_at_fault else after,
                 rule,
                 f"list_instances reports power state {listed.power_state!r} after {after}, "
                 f"expected {expected!r}",
@@ -460,7 +472,9 @@ class ScenarioContext:
         (from the spec), or with the test hook for a state no operation reaches."""
         if state in HOOK_STATES:
             getattr(self.hooks, HOOK_STATES[state])(instance.uuid)
-            self.expect_state(instance, state, after=f"{HOOK_STATES[state]} (test hook)")
+            self.expect_state(
+                instance, state, after=f"{HOOK_STATES[state]} (test hook)", readers_at_fault=True
+            )
             return
         op = operation_reaching(state)
         if op is not None:

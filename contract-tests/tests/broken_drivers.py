@@ -119,3 +119,26 @@ class UndeclaredErrorDriver(FakeDriver):
         if self._get(instance).power_state == PowerState.RUNNING:
             raise exc.InstanceExists(instance_uuid=instance.uuid)
         super().pause(instance)
+
+
+class DriftBlindDriver(FakeDriver):
+    """Reports the power state its own operations left, blind to changes behind its back."""
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self._known: dict[str, str] = {}
+
+    def spawn(self, instance, network_info):
+        info = super().spawn(instance, network_info)
+        self._known[instance.uuid] = info.power_state
+        return info
+
+    def _transition(self, instance):
+        record = super()._transition(instance)
+        self._known[instance.uuid] = record.power_state
+        return record
+
+    def _info(self, record):
+        info = super()._info(record)
+        info.power_state = self._known.get(record.instance.uuid, info.power_state)
+        return info

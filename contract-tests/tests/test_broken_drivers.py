@@ -33,6 +33,12 @@ def failures_naming(report, operation, rule):
             {"operations": ["get_info"], "event_timeout": 0.2},
         ),
         ("UndeclaredErrorDriver", "pause", "errors-declared-by-operation", {}),
+        (
+            "DriftBlindDriver",
+            "get_info",
+            "power-state-drift",
+            {"operations": ["get_info"], "event_timeout": 0.2},
+        ),
     ],
 )
 def test_broken_driver_fails_naming_operation_and_rule(driver, operation, rule, config):
@@ -125,3 +131,14 @@ def test_failing_scenarios_still_clean_up():
     report = run_kit(config, target=target)
     assert not report.ok
     assert target.driver.list_instances().objects == []
+
+
+def test_drift_blindness_names_the_reading_operation_and_what_it_saw():
+    report = run_kit(
+        KitConfig(driver="broken_drivers:DriftBlindDriver", operations=["get_info"], event_timeout=0.2)
+    )
+    by_id = {t.id: t for t in report.tests}
+    assert by_id["get_info.reports-out-of-band-paused"].message == (
+        "get_info: get_info reports power state 'running' after a change behind the core's back, "
+        "expected 'paused' [rule: power-state-drift]"
+    )

@@ -55,7 +55,13 @@ def _drift(name: str, start: str, state: str) -> None:
     def run(ctx: ScenarioContext) -> None:
         instance = _started_in(ctx, start)
         ctx.hooks.set_power_state(instance.uuid, state)
-        ctx.expect_state(instance, state, after="a change behind the core's back", rule="power-state-drift")
+        ctx.expect_state(
+            instance,
+            state,
+            after="a change behind the core's back",
+            rule="power-state-drift",
+            readers_at_fault=True,
+        )
 
     run.__doc__ = (
         f"An instance set {state} behind the core's back (from {start}) is reported {state} "
@@ -86,7 +92,9 @@ def crash_event(ctx: ScenarioContext) -> None:
     mark = ctx.events_mark()
     ctx.hooks.crash(instance.uuid)
     ctx.expect_event(mark, instance, LifecycleTransition.CRASHED, "it crashed")
-    ctx.expect_state(instance, PowerState.CRASHED, after="a crash", rule="power-state-drift")
+    ctx.expect_state(
+        instance, PowerState.CRASHED, after="a crash", rule="power-state-drift", readers_at_fault=True
+    )
 
 
 def _refused(op: api.Operation) -> None:
