@@ -25,6 +25,7 @@ def _run(args: argparse.Namespace) -> int:
         report_topic=args.report_topic,
     )
     try:
+        config.budgets = _budgets(args.budget or [])
         config.validate()
     except ValueError as error:
         print(f"nova-contract-tests: {error}", file=sys.stderr)
@@ -43,8 +44,15 @@ def _run(args: argparse.Namespace) -> int:
         f"\nnova-contract-tests {kit_report.kit_version} against {driver.get('name', '?')} "
         f"{driver.get('version', '')} ({kit_report.mode}) in {kit_report.duration_s:.2f}s"
     )
+    for line in report.notes(kit_report):
+        print(line)
     # A plain closing line CI readers understand.
-    print(f"{summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped")
+    caused = summary["caused_by_earlier_failure"]
+    print(
+        f"{summary['passed']} passed, {summary['failed']} failed"
+        + (f" (+{caused} caused by earlier failures)" if caused else "")
+        + f", {summary['skipped']} skipped"
+    )
     if args.json_report:
         report.write_json(kit_report, args.json_report)
     if args.junit:
@@ -55,6 +63,20 @@ def _run(args: argparse.Namespace) -> int:
         print()
         print(matrix.render_markdown([kit_report.to_dict()]))
     return 0 if kit_report.ok else 1
+
+
+def _budgets(values: list[str]) -> dict[str, float]:
+    """``["pause=30", ...]`` -> ``{"pause": 30.0}``; ValueError naming a bad value."""
+    budgets: dict[str, float] = {}
+    for value in values:
+        name, sep, seconds = value.partition("=")
+        try:
+            if not sep:
+                raise ValueError(value)
+            budgets[name] = float(seconds)
+        except ValueError:
+            raise ValueError(f"--budget: {value!r} is not OPERATION=SECONDS") from None
+    return budgets
 
 
 def _matrix(args: argparse.Namespace) -> int:
@@ -79,6 +101,8 @@ def _list(args: argparse.Namespace) -> int:
         gate = ",".join(scenario.capabilities) or "mandatory"
         if scenario.when_missing:
             gate = f"without {scenario.when_missing}"
+        if scenario.hooks:
+            gate += "; hook " + ",".join(scenario.hooks)
         print(f"{scenario.id:60} [{gate}] {scenario.doc}")
     return 0
 
@@ -173,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--rpc-timeout", type=int, default=120, help="seconds to wait for one RPC answer")
     run.add_argument("--operation", action="append", help="only scenarios of this operation (repeatable)")
+    run.add_argument(
+        "--budget",
+        action="append",
+        metavar="OPERATION=SECONDS",
+        help="replace the spec's time budget of an operation, for a slower hypervisor (repeatable; "
+        "shown in the report)",
+    )
     run.add_argument("--json-report", metavar="PATH", help="write the JSON report here")
     run.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
     run.add_argument("--matrix", metavar="PATH", help="write the support matrix (.md or .html)")

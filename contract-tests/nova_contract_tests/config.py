@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
+
+from nova_common.virt import api
 
 
 @dataclasses.dataclass
@@ -38,10 +41,27 @@ class KitConfig:
     #: is, the versions it asks the service to report objects at (default: the
     #: kit's own). Every object the service sends must be at or below these.
     core_object_versions: dict[str, str] | None = None
+    #: Time budgets (seconds) replacing the spec's for these operations, for a
+    #: hypervisor known to be slower; shown in the report.
+    budgets: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: Seconds past an operation's budget before the kit abandons the call
+    #: (in-process) or stops waiting for its answer (black-box).
+    budget_grace: float = 0.5
+    #: Seconds the kit waits for the lifecycle event of a change it made behind the core's back.
+    event_timeout: float = 2.0
 
     @property
     def mode(self) -> str:
         return "black-box" if self.transport_url else "in-process"
+
+    def budget_for(self, op: api.Operation, kwargs: dict[str, Any]) -> float:
+        """The time budget of one call of ``op``: the spec's
+        (:meth:`~nova_common.virt.api.Operation.budget_for`), with the
+        operation's base budget replaced by an override from :attr:`budgets`."""
+        spec = op.budget_for(kwargs)
+        if op.name not in self.budgets:
+            return spec
+        return spec - op.time_budget + self.budgets[op.name]
 
     def validate(self) -> None:
         """Raise ValueError naming the field when the config cannot work."""
@@ -62,3 +82,16 @@ class KitConfig:
             value = getattr(self, field)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{field}: must be a positive integer, got {value!r}")
+        self.validate_budgets()
+
+    def validate_budgets(self) -> None:
+        """Raise ValueError naming the field and value of a bad time budget."""
+        for name, seconds in self.budgets.items():
+            if name not in api.OPERATIONS:
+                raise ValueError(f"budgets: {name!r} is not an operation of the virt API spec")
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+                raise ValueError(f"budgets.{name}: must be a positive number of seconds, got {seconds!r}")
+        for field in ("budget_grace", "event_timeout"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{field}: must be a positive number of seconds, got {value!r}")

@@ -7,15 +7,25 @@ scenario with ``when_missing`` runs only when that capability is *not*
 advertised (to check the NotSupported answer).
 
 Every call goes through :meth:`ScenarioContext.call`, which enforces the
-rules every operation shares: errors only from the operation's declared set,
-results of the declared type, registered objects at versions the caller
-knows. A broken rule raises :class:`ContractViolation`, whose message names
-the operation and the rule.
+rules every operation shares: the operation's time budget (each call runs in
+a worker thread and is abandoned when it overruns, so a hung driver cannot
+hang the kit), errors only from the operation's declared set, results of the
+declared type, registered objects at versions the caller knows. Every
+instance a call spawns is tracked and destroyed at cleanup. A broken rule
+raises :class:`ContractViolation`, whose message names the operation and the
+rule.
+
+A scenario declares the spec claims it checks (``covers``, see
+:mod:`nova_contract_tests.coverage`) and the driver test hooks it needs
+(``hooks``, see :mod:`nova_common.virt.test_hooks`); without them it is
+skipped and the report says which hook was missing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +35,8 @@ from nova_common.objects import base as obj_base
 from nova_common.objects.fields import PowerState
 from nova_common.virt import api, report_api
 from nova_common.virt import exceptions as exc
+from nova_common.virt.rpcapi import ComputeServiceUnavailable
+from nova_common.virt.test_hooks import HOOKS, DriverTestHooks
 from nova_contract_tests.config import KitConfig
 from nova_contract_tests.targets import Target
 
@@ -50,7 +62,14 @@ class Scenario:
     func: Callable[[ScenarioContext], None]
     requires: tuple[str, ...]
     when_missing: str | None
-    doc: str
+    covers: tuple[str, ...] = ()
+    hooks: tuple[str, ...] = ()
+
+    @property
+    def doc(self) -> str:
+        """What the scenario checks (its function's docstring, which generated
+        scenarios set after registering)."""
+        return (self.func.__doc__ or "").strip()
 
     @property
     def id(self) -> str:
@@ -66,7 +85,7 @@ class Scenario:
             needed.insert(0, own)
         return tuple(dict.fromkeys(needed))
 
-    def skip_reason(self, advertised: frozenset[str]) -> str | None:
+    def skip_reason(self, advertised: frozenset[str], hooks: frozenset[str] = frozenset()) -> str | None:
         if self.when_missing is not None:
             if self.when_missing in advertised:
                 return f"capability {self.when_missing!r} is advertised; NotSupported check does not apply"
@@ -74,7 +93,15 @@ class Scenario:
         for capability in self.capabilities:
             if capability not in advertised:
                 return f"capability {capability!r} is not advertised by the driver"
-        return None
+        return missing_hook_reason(self.hooks, hooks)
+
+
+def missing_hook_reason(needed: tuple[str, ...], provided: frozenset[str]) -> str | None:
+    """Why a check needing the test hooks ``needed`` cannot run, or None."""
+    for hook in needed:
+        if hook not in provided:
+            return f"needs the driver test hook {hook!r}, which the driver does not provide"
+    return None
 
 
 SCENARIOS: list[Scenario] = []
@@ -85,16 +112,30 @@ def scenario(
     name: str,
     requires: tuple[str, ...] = (),
     when_missing: str | None = None,
+    covers: tuple[str, ...] = (),
+    hooks: tuple[str, ...] = (),
 ) -> Callable[[Callable[[ScenarioContext], None]], Callable[[ScenarioContext], None]]:
-    """Register a scenario of ``operation``: a virt API operation, or
-    ``report.<message>`` for a message of the compute-report API (both must be
-    in the spec)."""
+    """Register a scenario of ``operation`` (a virt API operation, or
+    ``report.<message>`` for a message of the compute-report API; both must be
+    in the spec) that checks the spec claims ``covers`` and needs the test
+    hooks ``hooks``."""
     if operation not in api.OPERATIONS and operation.removeprefix("report.") not in report_api.COMPUTE_REPORT:
         raise ValueError(f"operation: {operation!r} is not in the virt API or compute-report API spec")
+    unknown = set(hooks) - set(HOOKS)
+    if unknown:
+        raise ValueError(f"hooks: {sorted(unknown)} are not test hooks of nova_common.virt.test_hooks")
 
     def register(func: Callable[[ScenarioContext], None]) -> Callable[[ScenarioContext], None]:
         add_scenario(
-            Scenario(operation, name, func, tuple(requires), when_missing, (func.__doc__ or "").strip())
+            Scenario(
+                operation,
+                name,
+                func,
+                tuple(requires),
+                when_missing,
+                tuple(covers),
+                tuple(hooks),
+            )
         )
         return func
 
@@ -166,6 +207,13 @@ for _state in sorted(api.POWER_STATES):
     if _reaching is not None:
         REACHABLE_STATES[_state] = _reaching.capability
 
+#: The power states no operation reaches, each with the test hook that
+#: brings an instance there (so the kit tests them only when the driver
+#: provides it).
+HOOK_STATES: dict[str, str] = {PowerState.CRASHED: "crash"}
+if set(REACHABLE_STATES) | set(HOOK_STATES) != api.POWER_STATES:  # a new power state needs a way there
+    raise RuntimeError(f"the kit has no way to reach {sorted(api.POWER_STATES - set(REACHABLE_STATES))}")
+
 
 def volume_attachment(mountpoint: str = "/dev/vdb", volume_id: str | None = None) -> objects.VolumeAttachment:
     """A VolumeAttachment the kit attaches (a fresh volume unless ``volume_id``)."""
@@ -187,16 +235,37 @@ OBJECT_EXAMPLES: dict[type, Callable[[ScenarioContext], Any]] = {
 }
 
 
+#: How long the event stream must stay quiet before and after an out-of-band change
+#: (drivers whose events come from the hypervisor deliver them asynchronously).
+EVENT_SETTLE_S = 0.05
+
+
+# -- what one run shares ------------------------------------------------------
+
+
+@dataclasses.dataclass
+class RunLedger:
+    """What every scenario of one run adds to: the instances the kit created
+    (for the leak check) and those a call was abandoned on (their instance
+    lock may still be held by the hung call, so nothing more is asked of them)."""
+
+    created: set[str] = dataclasses.field(default_factory=set)
+    abandoned: set[str] = dataclasses.field(default_factory=set)
+
+
 # -- the context --------------------------------------------------------------
 
 
 class ScenarioContext:
     """What a scenario works with; tracks and cleans up what it creates."""
 
-    def __init__(self, target: Target, config: KitConfig, scenario_id: str) -> None:
+    def __init__(
+        self, target: Target, config: KitConfig, scenario_id: str, ledger: RunLedger | None = None
+    ) -> None:
         self.target = target
         self.config = config
         self.scenario_id = scenario_id
+        self.ledger = ledger if ledger is not None else RunLedger()
         self.created: list[str] = []
         self._manifest = objects.object_manifest()
 
@@ -204,13 +273,28 @@ class ScenarioContext:
     def capabilities(self) -> frozenset[str]:
         return frozenset(self.target.driver_info.capabilities)
 
+    @property
+    def hooks(self) -> DriverTestHooks:
+        """The driver's test hooks, for scenarios that declared the ones they use."""
+        if self.target.hooks is None:
+            raise SkipScenario("the driver provides no test hooks")
+        return self.target.hooks
+
     # calls --------------------------------------------------------------
 
+    def track(self, instance_uuid: str) -> None:
+        """Destroy ``instance_uuid`` at cleanup, and count it in the leak check."""
+        if instance_uuid not in self.created:
+            self.created.append(instance_uuid)
+        self.ledger.created.add(instance_uuid)
+
     def call(self, operation: str, /, **kwargs: Any) -> Any:
-        """Call ``operation`` and check the rules every call shares."""
+        """Call ``operation`` within its time budget and check the rules every call shares."""
         op = api.OPERATIONS[operation]
+        if operation == "spawn" and isinstance(kwargs.get("instance"), objects.Instance):
+            self.track(kwargs["instance"].uuid)
         try:
-            result = self.target.call(operation, **kwargs)
+            result = self.bounded_call(op, kwargs)
         except exc.InternalError as error:
             raise ContractViolation(
                 operation, "errors-from-contract-set", f"raised an error outside the contract: {error}"
@@ -245,6 +329,51 @@ class ScenarioContext:
         check_object_versions(operation, result, self._manifest)
         return result
 
+    def bounded_call(self, op: api.Operation, kwargs: dict[str, Any]) -> Any:
+        """Run one call in a worker thread; fail it with the ``time-budget``
+        rule when it takes longer than its budget, and abandon it when it has
+        not returned by then plus the grace (a hung driver cannot hang the kit)."""
+        budget = self.config.budget_for(op, kwargs)
+        grace = self.config.budget_grace
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["result"] = self.target.call_within(op.name, budget + grace, **kwargs)
+            except BaseException as error:  # handed to the scenario's thread
+                outcome["error"] = error
+            finally:
+                done.set()
+
+        started = time.monotonic()
+        threading.Thread(target=run, name=f"kit-{op.name}", daemon=True).start()
+        # Black-box calls end at the RPC timeout (budget + grace); the extra
+        # grace here lets that answer arrive before the call is abandoned.
+        finished = done.wait(budget + 2 * grace)
+        taken = time.monotonic() - started
+        error = outcome.get("error")
+        if not finished or isinstance(error, ComputeServiceUnavailable):
+            # The call may still run (here, or on the service: the RPC timed
+            # out) and hold the instance's lock: ask nothing more of it.
+            instance = kwargs.get(op.instance_argument) if op.instance_argument else None
+            if isinstance(instance, objects.Instance):
+                self.ledger.abandoned.add(instance.uuid)
+            raise ContractViolation(
+                op.name,
+                "time-budget",
+                f"did not return within its time budget of {budget:g}s; abandoned after {taken:.2f}s"
+                if not finished
+                else f"gave no answer within its time budget of {budget:g}s (waited {taken:.2f}s: {error})",
+            ) from error
+        if taken > budget:
+            raise ContractViolation(
+                op.name, "time-budget", f"took {taken:.2f}s, over its time budget of {budget:g}s"
+            ) from error
+        if error is not None:
+            raise error
+        return outcome["result"]
+
     def expect_error(
         self, error: type[exc.VirtError], operation: str, rule: str, /, **kwargs: Any
     ) -> exc.VirtError:
@@ -262,7 +391,7 @@ class ScenarioContext:
     # instances ----------------------------------------------------------
 
     def new_instance(self, display_name: str | None = None, **flavor: int) -> objects.Instance:
-        """An Instance object with a fresh uuid (not spawned, not tracked)."""
+        """An Instance object with a fresh uuid (not spawned; tracked once spawned)."""
         instance_uuid = str(uuid.uuid4())
         return objects.Instance(
             uuid=instance_uuid,
@@ -289,9 +418,8 @@ class ScenarioContext:
         )
 
     def spawn(self, instance: objects.Instance | None = None, vifs: int = 1) -> objects.Instance:
-        """Spawn a tracked instance (destroyed at cleanup whatever happens)."""
+        """Spawn an instance (tracked by :meth:`call`: destroyed at cleanup whatever happens)."""
         instance = instance or self.new_instance()
-        self.created.append(instance.uuid)
         info = self.call("spawn", instance=instance, network_info=self.network_info(vifs))
         if info.uuid != instance.uuid:
             raise ContractViolation("spawn", "result-describes-instance", f"returned info of {info.uuid}")
@@ -300,22 +428,38 @@ class ScenarioContext:
     def power_state(self, instance: objects.Instance) -> str:
         return self.call("get_info", instance=instance).power_state
 
-    def expect_state(self, instance: objects.Instance, expected: str, after: str) -> None:
-        """Require ``expected`` from get_info and list_instances after ``after``."""
+    def expect_state(
+        self,
+        instance: objects.Instance,
+        expected: str,
+        after: str,
+        rule: str = "power-state-after-transition",
+        readers_at_fault: bool = False,
+    ) -> None:
+        """Require ``expected`` from get_info and list_instances after ``after``.
+
+        A wrong state breaks ``rule`` in the operation ``after`` names, or,
+        with ``readers_at_fault`` (nothing the core asked for changed the
+        state), in the operation that reported it.
+        """
         actual = self.power_state(instance)
         if actual != expected:
             raise ContractViolation(
-                after,
-                "power-state-after-transition",
+                "get_info" if readers_at_fault else after,
+                rule,
                 f"get_info reports power state {actual!r} after {after}, expected {expected!r}",
             )
         listed = self.listed(instance)
         if listed is None:
-            raise ContractViolation(after, "list-instances-complete", "instance missing from list_instances")
+            raise ContractViolation(
+                "list_instances" if readers_at_fault else after,
+                "list-instances-complete",
+                "instance missing from list_instances",
+            )
         if listed.power_state != expected:
             raise ContractViolation(
-                after,
-                "power-state-after-transition",
+                "list_instances" if readers_at_fault else after,
+                rule,
                 f"list_instances reports power state {listed.power_state!r} after {after}, "
                 f"expected {expected!r}",
             )
@@ -327,7 +471,14 @@ class ScenarioContext:
         return None
 
     def bring_to(self, instance: objects.Instance, state: str) -> None:
-        """Move a running instance to ``state`` with the operation that does it (from the spec)."""
+        """Move a running instance to ``state`` with the operation that does it
+        (from the spec), or with the test hook for a state no operation reaches."""
+        if state in HOOK_STATES:
+            getattr(self.hooks, HOOK_STATES[state])(instance.uuid)
+            self.expect_state(
+                instance, state, after=f"{HOOK_STATES[state]} (test hook)", readers_at_fault=True
+            )
+            return
         op = operation_reaching(state)
         if op is not None:
             self.call(op.name, instance=instance, **op.example_arguments())
@@ -347,25 +498,56 @@ class ScenarioContext:
         values.update(overrides)
         return values
 
+    # events (in-process) --------------------------------------------------
+
+    def events_mark(self) -> int:
+        """A position in the driver's event stream, once earlier events settled."""
+        log = self.target.events
+        if log is None:
+            raise SkipScenario(
+                "lifecycle events are checked in process only (black-box: through the report channel)"
+            )
+        log.settle(EVENT_SETTLE_S)
+        return log.mark()
+
+    def expect_event(self, mark: int, instance: objects.Instance, transition: str, cause: str) -> None:
+        """Require exactly one LifecycleEvent since ``mark``: for ``instance``, ``transition``."""
+        log = self.target.events
+        seen = log.wait_for(mark, instance.uuid, self.config.event_timeout)
+        if seen:
+            log.settle(EVENT_SETTLE_S)
+            seen = log.since(mark, instance.uuid)
+        found = [event.transition for event in seen]
+        if found != [transition]:
+            detail = f"got {found}" if found else f"got none within {self.config.event_timeout:g}s"
+            raise ContractViolation(
+                "emit_event",
+                "lifecycle-event-per-change",
+                f"expected one {transition!r} LifecycleEvent for {instance.uuid} after {cause}, {detail}",
+            )
+
     # cleanup ------------------------------------------------------------
 
     def cleanup(self) -> list[str]:
         """Destroy everything this scenario created; report what remains."""
         problems: list[str] = []
-        for instance_uuid in self.created:
+        destroy = api.OPERATIONS["destroy"]
+        reachable = [u for u in self.created if u not in self.ledger.abandoned]
+        for instance_uuid in reachable:
             try:
-                self.target.call("destroy", instance=self._stub(instance_uuid))
+                self.bounded_call(destroy, {"instance": self._stub(instance_uuid)})
             except Exception as error:  # keep cleaning up the rest
                 problems.append(
                     f"destroy of {instance_uuid} during cleanup raised {type(error).__name__}: {error}"
                 )
-        if self.created:
+        if reachable:
             try:
-                remaining = {info.uuid for info in self.target.call("list_instances").objects}
+                listing = self.bounded_call(api.OPERATIONS["list_instances"], {})
             except Exception as error:
                 problems.append(f"list_instances during cleanup raised {type(error).__name__}: {error}")
             else:
-                leaked = [u for u in self.created if u in remaining]
+                remaining = {info.uuid for info in listing.objects}
+                leaked = [u for u in reachable if u in remaining]
                 if leaked:
                     problems.append(
                         str(

@@ -6,9 +6,13 @@
 
     test_contract = make_kit_test(KitConfig(driver="foo", config_files=["tests/foo.conf"]))
 
-Each scenario becomes one pytest test (``test_contract[spawn.boots-running]``);
-scenarios gated on a capability the driver does not advertise are skipped
-with the reason. One target is opened on first use and closed at exit.
+Every check the CLI runs becomes one pytest test, with the same id and in
+the same order (:meth:`nova_contract_tests.runner.KitRun.checks`): the
+coverage of each spec operation, the object round-trips and fingerprints,
+every scenario (``test_contract[spawn.boots-running]``), then the
+others-untouched and leak checks. Checks that do not apply (a capability the
+driver does not advertise, a test hook it does not provide) are skipped with
+the reason. One target is opened on first use and closed at exit.
 """
 
 from __future__ import annotations
@@ -26,27 +30,43 @@ from nova_contract_tests.targets import Target, make_target
 def make_kit_test(
     config: KitConfig, target_factory: Callable[[], Target] | None = None
 ) -> Callable[[str], None]:
-    """A parametrized pytest test function running every selected scenario."""
-    scenarios = {s.id: s for s in runner.select(config)}
-    opened: list[Target] = []
+    """A parametrized pytest test function running every check of the kit."""
+    config.validate_budgets()
+    runs: list[runner.KitRun] = []
+    failed_open: list[str] = []
+    checks = {check.id: check for check in runner.KitRun(config, _Unopened()).checks()}
 
-    def target() -> Target:
-        if not opened:
-            new = target_factory() if target_factory else make_target(config)
-            new.open()
-            opened.append(new)
-            atexit.register(new.close)
-        return opened[0]
+    def kit_run() -> runner.KitRun:
+        if failed_open:
+            pytest.fail(failed_open[0], pytrace=False)
+        if not runs:
+            run = runner.KitRun(config, target_factory() if target_factory else make_target(config))
+            try:
+                run.open()
+            except Exception as error:
+                failed_open.append(f"cannot reach the driver: {error}")
+                pytest.fail(failed_open[0], pytrace=False)
+            atexit.register(run.close)
+            runs.append(run)
+        return runs[0]
 
-    @pytest.mark.parametrize("scenario_id", list(scenarios))
-    def test_contract(scenario_id: str) -> None:
-        result = runner.run_scenario(target(), config, scenarios[scenario_id])
+    @pytest.mark.parametrize("check_id", list(checks))
+    def test_contract(check_id: str) -> None:
+        check = checks[check_id]
+        result = kit_run().run_check(check) if check.needs_target else check.run(None)  # type: ignore[arg-type]
         if result.outcome == runner.SKIPPED:
             pytest.skip(result.message)
         if result.outcome == runner.FAILED:
             pytest.fail(result.message, pytrace=False)
 
+    test_contract.kit_check_ids = list(checks)  # type: ignore[attr-defined]
     return test_contract
+
+
+class _Unopened(Target):
+    """Stands in for the target while only the list of checks is needed."""
+
+    mode = "unopened"
 
 
 def require(reason: str | None) -> None:

@@ -39,6 +39,16 @@ def _rules_in_source(path: pathlib.Path) -> set[str]:
                     found.add(rule.value)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             found.update(_RULE_TAG.findall(node.value))
+        elif isinstance(node, ast.FunctionDef):
+            # A helper taking the rule as a parameter reports its default.
+            arguments = node.args.args[len(node.args.args) - len(node.args.defaults) :]
+            for argument, default in zip(arguments, node.args.defaults, strict=True):
+                if (
+                    argument.arg == "rule"
+                    and isinstance(default, ast.Constant)
+                    and isinstance(default.value, str)
+                ):
+                    found.add(default.value)
     return found
 
 
@@ -94,6 +104,8 @@ def rules_of(func: Callable[..., Any], rules: Iterable[str], seen: set[str] | No
     if code is None:  # not a plain function: nothing to read
         return []
     strings, names = _strings_and_names(code)
+    defaults = [*(func.__defaults__ or ()), *(func.__kwdefaults__ or {}).values()]
+    strings |= {value for value in defaults if isinstance(value, str)}
     found = strings & known
     for name in sorted(names - seen - set(_SHARED_HELPERS)):
         helper = _context_method(name) or _kit_function(func, name)

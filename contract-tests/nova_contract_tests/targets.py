@@ -9,6 +9,10 @@ virt RPC API, so every scenario runs unchanged in either mode:
   argument and result exactly as the wire would.
 * :class:`BlackBoxTarget` talks to a compute service it did not start, by
   transport URL and host name, and imports nothing of the driver.
+
+Either may have the driver's test hooks (:attr:`Target.hooks`): in process
+from :meth:`~nova_common.virt.api.ComputeDriver.test_hooks`, black-box over
+RPC when the service serves them (``[compute] enable_test_hooks``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import oslo_messaging
 from oslo_config import cfg
 from oslo_serialization import jsonutils
 
@@ -24,25 +29,43 @@ from nova_common.rpc import ObjectSerializer, register_messaging_opts
 from nova_common.scaffold import conf as scaffold_conf
 from nova_common.scaffold.dispatcher import DriverDispatcher
 from nova_common.scaffold.loader import load_driver_class
-from nova_common.virt import rpcapi
+from nova_common.scaffold.test_hooks_endpoint import NAMESPACE as HOOKS_NAMESPACE
+from nova_common.scaffold.test_hooks_endpoint import VERSION as HOOKS_VERSION
+from nova_common.virt import api, rpcapi
 from nova_common.virt.api import ComputeDriver
+from nova_common.virt.test_hooks import DriverTestHooks
 from nova_contract_tests.config import KitConfig
 from nova_contract_tests.core_side import CoreSide
+from nova_contract_tests.events import EventLog
 
 
 class Target:
-    """What scenarios call. ``driver_info`` is filled by :meth:`open`."""
+    """What scenarios call. ``driver_info`` is filled by :meth:`open`, and so
+    are ``hooks`` (the driver's test hooks, or None) and ``events`` (what
+    the driver emitted, where the kit can see it, or None)."""
 
     mode = "abstract"
     driver_info: objects.DriverInfo
     #: The kit's side of the service's report channel (black-box with a report topic).
     core_side: CoreSide | None = None
+    hooks: DriverTestHooks | None = None
+    events: EventLog | None = None
+
+    @property
+    def hook_names(self) -> frozenset[str]:
+        """The test hooks the driver provides here."""
+        return self.hooks.provided() if self.hooks is not None else frozenset()
 
     def open(self) -> None:
         raise NotImplementedError
 
     def call(self, operation: str, /, **kwargs: Any) -> Any:
         raise NotImplementedError
+
+    def call_within(self, operation: str, seconds: float, /, **kwargs: Any) -> Any:
+        """:meth:`call`, giving up on an answer after ``seconds`` where the
+        transport allows (in process the kit abandons the call instead)."""
+        return self.call(operation, **kwargs)
 
     def close(self) -> None:
         pass
@@ -77,6 +100,9 @@ class InProcessTarget(Target):
             self.driver = load_driver(self.config.driver, self.config.config_files)
         self.driver.start()
         self.dispatcher = DriverDispatcher(self.driver)
+        self.events = EventLog()
+        self.driver.set_event_handler(self.events.append)
+        self.hooks = self.driver.test_hooks()
         self.driver_info = self.call("get_driver_info")
 
     def _over_the_wire(self, value: Any) -> Any:
@@ -91,6 +117,7 @@ class InProcessTarget(Target):
 
     def close(self) -> None:
         if self.driver is not None:
+            self.driver.set_event_handler(None)
             self.driver.stop()
 
     def describe(self) -> dict[str, Any]:
@@ -124,10 +151,16 @@ class BlackBoxTarget(Target):
         self._host.pin()
         assert self._host.driver_info is not None
         self.driver_info = self._host.driver_info
+        self.hooks = RemoteTestHooks.probe(transport, self.config.host)
 
     def call(self, operation: str, /, **kwargs: Any) -> Any:
         assert self._host is not None, "open() the target first"
         return self._host.call(operation, **kwargs)
+
+    def call_within(self, operation: str, seconds: float, /, **kwargs: Any) -> Any:
+        assert self._host is not None, "open() the target first"
+        op = api.OPERATIONS[operation]
+        return self._host.call_within(operation, min(float(op.rpc_timeout), seconds), **kwargs)
 
     def close(self) -> None:
         if self.core_side is not None:
@@ -143,6 +176,48 @@ class BlackBoxTarget(Target):
             "pinned_version": self._host.version if self._host else None,
             "report_topic": self.config.report_topic,
         }
+
+
+class RemoteTestHooks(DriverTestHooks):
+    """A compute service's test hooks, over RPC
+    (:mod:`nova_common.scaffold.test_hooks_endpoint`)."""
+
+    #: Seconds to wait for a hook's answer (hooks act on the hypervisor at once).
+    TIMEOUT = 30
+
+    def __init__(self, client: oslo_messaging.RPCClient, provided: frozenset[str]) -> None:
+        self._client = client
+        self._provided = provided
+
+    @classmethod
+    def probe(cls, transport: oslo_messaging.Transport, host: str) -> RemoteTestHooks | None:
+        """The hooks of ``host``, or None when it does not serve them."""
+        target = oslo_messaging.Target(
+            topic=rpcapi.COMPUTE_TOPIC, server=host, namespace=HOOKS_NAMESPACE, version=HOOKS_VERSION
+        )
+        client = oslo_messaging.get_rpc_client(
+            transport, target, serializer=ObjectSerializer(), timeout=cls.TIMEOUT
+        )
+        try:
+            provided = client.prepare(timeout=10).call({}, "provided")
+        except (oslo_messaging.MessagingException, oslo_messaging.RemoteError):
+            return None  # not enabled on that service (UnsupportedVersion comes back at once)
+        return cls(client, frozenset(provided))
+
+    def provided(self) -> frozenset[str]:
+        return self._provided
+
+    def crash(self, instance_uuid: str) -> None:
+        self._client.call({}, "crash", instance_uuid=instance_uuid)
+
+    def set_power_state(self, instance_uuid: str, state: str) -> None:
+        self._client.call({}, "set_power_state", instance_uuid=instance_uuid, state=state)
+
+    def hypervisor_instances(self) -> list[str]:
+        return list(self._client.call({}, "hypervisor_instances"))
+
+    def fail_next(self, operation: str) -> None:
+        self._client.call({}, "fail_next", operation=operation)
 
 
 def _redact(url: str) -> str:

@@ -75,7 +75,7 @@ def test_cli_writes_json_junit_and_matrix(tmp_path, gated_config, capsys):
     assert "passed, 0 failed" in out
 
     report = json.loads(paths["full.json"].read_text())
-    assert set(report["summary"]) == {"passed", "failed", "skipped"}
+    assert set(report["summary"]) == {"passed", "failed", "caused_by_earlier_failure", "skipped"}
     assert report["summary"]["failed"] == 0
     first = report["tests"][0]
     assert {"id", "operation", "outcome", "message"} <= set(first)

@@ -393,6 +393,9 @@ def _run_size(
         cconf.set_override("control_exchange", conf.control_exchange)
         cconf.set_override("heartbeat_interval", heartbeat, group="compute")
         cconf.set_override("resource_report_interval", report, group="compute")
+        # No conductor runs during the first idle window: each registration
+        # attempt then waits this long before the service backs off.
+        cconf.set_override("registration_timeout", 1.0, group="compute")
         service = ComputeService(cconf, FakeDriver(cconf), transport=transport)
         computes.append(service)
     for service in computes:
@@ -405,8 +408,11 @@ def _run_size(
     phase("idle window without a conductor done; starting the conductor")
     conductor = ConductorService(conf, transport, db, reconcile_on_start=False)
     conductor.start()
-    for service in computes:  # register with the conductor now listening
-        service._register()
+    # Ask every service to register with the conductor now listening, as a
+    # conductor does for a host it does not know; each registers from its own
+    # ticker (they were retrying, with back-off, while there was no conductor).
+    for service in computes:
+        service.request_registration()
     manager = conductor.manager
     wait_for(lambda: len(manager._services) == hosts, timeout=120)
     time.sleep(max(report, heartbeat) + 1)  # everyone reported once

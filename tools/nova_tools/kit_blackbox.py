@@ -11,7 +11,10 @@ process; on any other transport it runs as its own ``nova-compute-<driver>``
 process (the kit's black-box fixture, nova_contract_tests.blackbox), started
 and stopped here. Either way the kit reaches it only over RPC, by transport
 URL and host name, and plays the core on a report topic of the service's own,
-so the report channel is checked too. Extra arguments after ``--`` go to
+so the report channel is checked too. The service serves the driver's test
+hooks (``[compute] enable_test_hooks``), so the kit also tests the crashed
+state, power-state drift, lifecycle events and leaks; ``--no-test-hooks`` runs
+it as in production. Extra arguments after ``--`` go to
 ``nova-contract-tests run`` (``-- --json-report r.json --matrix m.html``).
 Exit status: the kit's.
 """
@@ -46,6 +49,7 @@ def run_in_process(args: argparse.Namespace, host: str, kit_args: list[str]) -> 
                 f"[DEFAULT]\nhost = {host}\ntransport_url = {args.transport_url}\n"
                 f"[compute]\nconductor_topic = {report_topic}\nheartbeat_interval = {HEARTBEAT_INTERVAL}\n"
                 f"resource_report_interval = {REPORT_INTERVAL}\nregistration_timeout = 2\n"
+                f"enable_test_hooks = {args.test_hooks}\n"
             )
         argv = [*[f"--config-file={path}" for path in args.config_file], f"--config-file={config}"]
         service = build_service(argv, driver=args.driver, prog="kit-blackbox")
@@ -68,6 +72,7 @@ def run_as_process(args: argparse.Namespace, host: str, kit_args: list[str]) -> 
             host=host,
             heartbeat_interval=HEARTBEAT_INTERVAL,
             report_interval=REPORT_INTERVAL,
+            extra_config=f"[compute]\nenable_test_hooks = {args.test_hooks}\n",
             extra_args=tuple(f"--config-file={path}" for path in args.config_file),
         )
         try:
@@ -92,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transport-url", default="kombu+memory:////", help="default: kombu+memory:////")
     parser.add_argument("--host", default=None, help="compute host name (default: a fresh one)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the compute service's log")
+    parser.add_argument(
+        "--no-test-hooks",
+        dest="test_hooks",
+        action="store_false",
+        help="do not serve the driver's test hooks (run the service as in production)",
+    )
     args, rest = parser.parse_known_args(argv)
     kit_args = [a for a in rest if a != "--"] or ["--print-matrix"]
     host = args.host or f"kit-{args.driver}-{uuid.uuid4().hex[:6]}"

@@ -7,13 +7,14 @@ from __future__ import annotations
 from nova_common.objects.fields import PowerState
 from nova_common.virt import api
 from nova_common.virt import exceptions as exc
+from nova_contract_tests import coverage
 from nova_contract_tests.framework import ContractViolation, ScenarioContext, scenario
 
 
 def _outside(op: api.Operation, arg: api.Argument, constraint: api.Constraint) -> None:
     bad = constraint.counterexample()
 
-    @scenario(op.name, f"{arg.name}-outside-domain")
+    @scenario(op.name, f"{arg.name}-outside-domain", covers=(coverage.raises(op.name, exc.InvalidRequest),))
     def run(ctx: ScenarioContext) -> None:
         instance = ctx.spawn() if op.instance_argument else None
         kwargs = ctx.arguments_for(op, instance, **{arg.name: bad}) if instance else {arg.name: bad}

@@ -5,7 +5,17 @@ from __future__ import annotations
 from nova_common.objects.fields import PowerState
 from nova_common.virt import api
 from nova_common.virt import exceptions as exc
-from nova_contract_tests.framework import ContractViolation, ScenarioContext, scenario
+from nova_contract_tests import coverage
+from nova_contract_tests.framework import (
+    HOOK_STATES,
+    REACHABLE_STATES,
+    SCENARIOS,
+    ContractViolation,
+    ScenarioContext,
+    scenario,
+)
+
+IDEMPOTENT = {name: coverage.repeats(api.OPERATIONS[name]) for name in api.OPERATIONS}
 
 
 @scenario("get_driver_info", "describes-driver")
@@ -49,7 +59,7 @@ def object_manifest_covers_release(ctx: ScenarioContext) -> None:
             )
 
 
-@scenario("get_driver_info", "idempotent")
+@scenario("get_driver_info", "idempotent", covers=(IDEMPOTENT["get_driver_info"],))
 def driver_info_idempotent(ctx: ScenarioContext) -> None:
     """Asking twice gives the same answer."""
     first, second = ctx.call("get_driver_info"), ctx.call("get_driver_info")
@@ -145,7 +155,6 @@ def unique_uuids(ctx: ScenarioContext) -> None:
 def boots_running(ctx: ScenarioContext) -> None:
     """spawn returns the new instance's info, running."""
     instance = ctx.new_instance()
-    ctx.created.append(instance.uuid)
     info = ctx.call("spawn", instance=instance, network_info=ctx.network_info(2))
     if info.uuid != instance.uuid or info.power_state != PowerState.RUNNING:
         raise ContractViolation(
@@ -154,7 +163,9 @@ def boots_running(ctx: ScenarioContext) -> None:
     ctx.expect_state(instance, PowerState.RUNNING, after="spawn")
 
 
-@scenario("spawn", "second-spawn-raises-instance-exists")
+@scenario(
+    "spawn", "second-spawn-raises-instance-exists", covers=(coverage.raises("spawn", exc.InstanceExists),)
+)
 def second_spawn_exists(ctx: ScenarioContext) -> None:
     """A second spawn of the same uuid raises InstanceExists and leaves the first alone."""
     instance = ctx.spawn()
@@ -168,7 +179,6 @@ def second_spawn_exists(ctx: ScenarioContext) -> None:
 def hostile_display_name(ctx: ScenarioContext) -> None:
     """A display name full of markup boots, or is refused with InvalidRequest, never worse."""
     instance = ctx.new_instance(display_name="kit \"q' <b>&amp; ]]> \u00e9\u6f22\u5b57 ${x} %(y)s")
-    ctx.created.append(instance.uuid)
     try:
         ctx.call("spawn", instance=instance, network_info=ctx.network_info())
     except exc.InvalidRequest as refused:
@@ -194,7 +204,7 @@ def destroy_missing(ctx: ScenarioContext) -> None:
     ctx.call("destroy", instance=ctx.unknown_instance())
 
 
-@scenario("destroy", "idempotent")
+@scenario("destroy", "idempotent", covers=(IDEMPOTENT["destroy"],))
 def destroy_twice(ctx: ScenarioContext) -> None:
     """Destroying twice succeeds both times."""
     instance = ctx.spawn()
@@ -202,8 +212,11 @@ def destroy_twice(ctx: ScenarioContext) -> None:
     ctx.call("destroy", instance=instance)
 
 
-def _destroy_from(state: str, capability: str) -> None:
-    @scenario("destroy", f"from-{state}", requires=(capability,))
+def _destroy_from(state: str) -> None:
+    needs = REACHABLE_STATES.get(state)
+    hooks = (HOOK_STATES[state],) if state in HOOK_STATES else ()
+
+    @scenario("destroy", f"from-{state}", requires=(needs,) if needs else (), hooks=hooks)
     def destroy_from_state(ctx: ScenarioContext) -> None:
         instance = ctx.spawn()
         ctx.bring_to(instance, state)
@@ -214,12 +227,12 @@ def _destroy_from(state: str, capability: str) -> None:
     destroy_from_state.__doc__ = f"A {state} instance is destroyed completely."
 
 
-_destroy_from(PowerState.SHUTDOWN, api.Capability.POWER)
-_destroy_from(PowerState.PAUSED, api.Capability.PAUSE)
-_destroy_from(PowerState.SUSPENDED, api.Capability.SUSPEND)
+for _state in [*REACHABLE_STATES, *HOOK_STATES]:
+    if _state != PowerState.RUNNING:
+        _destroy_from(_state)
 
 
-@scenario("get_info", "unknown-instance")
+@scenario("get_info", "unknown-instance", covers=(coverage.raises("get_info", exc.InstanceNotFound),))
 def get_info_unknown(ctx: ScenarioContext) -> None:
     """get_info of an instance that does not exist raises InstanceNotFound."""
     ctx.expect_error(exc.InstanceNotFound, "get_info", "unknown-instance", instance=ctx.unknown_instance())
@@ -238,3 +251,48 @@ def get_info_describes(ctx: ScenarioContext) -> None:
             "reports-flavor",
             f"reports {info.vcpus} vCPUs, the flavor has {instance.flavor.vcpus}",
         )
+
+
+@scenario("get_info", "idempotent", covers=(IDEMPOTENT["get_info"],))
+def get_info_idempotent(ctx: ScenarioContext) -> None:
+    """Reading an instance twice describes it the same way and changes nothing."""
+    instance = ctx.spawn()
+    first, second = (ctx.call("get_info", instance=instance) for _ in range(2))
+    if (first.uuid, first.power_state, first.vcpus) != (second.uuid, second.power_state, second.vcpus):
+        raise ContractViolation(
+            "get_info",
+            "idempotent",
+            f"two reads gave {first.power_state}/{first.vcpus} and {second.power_state}/{second.vcpus}",
+        )
+    ctx.expect_state(instance, PowerState.RUNNING, after="get_info twice")
+
+
+@scenario("list_instances", "idempotent", covers=(IDEMPOTENT["list_instances"],))
+def list_instances_idempotent(ctx: ScenarioContext) -> None:
+    """Listing twice gives the same instances in the same states."""
+    ctx.spawn()
+    first, second = (
+        {info.uuid: info.power_state for info in ctx.call("list_instances").objects} for _ in range(2)
+    )
+    if first != second:
+        raise ContractViolation("list_instances", "idempotent", f"two listings differ: {first} / {second}")
+
+
+@scenario("get_host_resources", "idempotent", covers=(IDEMPOTENT["get_host_resources"],))
+def host_resources_idempotent(ctx: ScenarioContext) -> None:
+    """Reading the host twice gives the same totals and use."""
+    fields = ("vcpus", "vcpus_used", "memory_mb", "memory_mb_used", "local_gb", "local_gb_used")
+    first, second = (ctx.call("get_host_resources") for _ in range(2))
+    changed = [f for f in fields if getattr(first, f) != getattr(second, f)]
+    if changed:
+        raise ContractViolation(
+            "get_host_resources",
+            "idempotent",
+            f"two reads differ in {', '.join(changed)} with nothing spawned",
+        )
+
+
+#: The scenarios of the mandatory operations: the kit runs them first, and a
+#: later failure in an operation one of them found broken is reported as
+#: caused by it.
+BASIC: frozenset[str] = frozenset(s.id for s in SCENARIOS if s.func.__module__ == __name__)

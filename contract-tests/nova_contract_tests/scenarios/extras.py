@@ -5,11 +5,17 @@ from __future__ import annotations
 import uuid
 
 from nova_common.objects.fields import PowerState
+from nova_common.virt import api
 from nova_common.virt import exceptions as exc
+from nova_contract_tests import coverage
 from nova_contract_tests.framework import ContractViolation, ScenarioContext, scenario, volume_attachment
 
 
-@scenario("get_console_output", "returns-output")
+@scenario(
+    "get_console_output",
+    "returns-output",
+    covers=(coverage.repeats(api.OPERATIONS["get_console_output"]),),
+)
 def console_output(ctx: ScenarioContext) -> None:
     """A running instance's console output is a ConsoleOutput; reading it twice is fine."""
     instance = ctx.spawn()
@@ -17,7 +23,11 @@ def console_output(ctx: ScenarioContext) -> None:
     ctx.call("get_console_output", instance=instance)
 
 
-@scenario("get_console_output", "unknown-instance")
+@scenario(
+    "get_console_output",
+    "unknown-instance",
+    covers=(coverage.raises("get_console_output", exc.InstanceNotFound),),
+)
 def console_unknown(ctx: ScenarioContext) -> None:
     """Console output of an unknown instance raises InstanceNotFound."""
     ctx.expect_error(
@@ -38,7 +48,7 @@ def snapshot_captures(ctx: ScenarioContext) -> None:
     ctx.expect_state(instance, PowerState.RUNNING, after="snapshot")
 
 
-@scenario("attach_volume", "mountpoint-taken")
+@scenario("attach_volume", "mountpoint-taken", covers=(coverage.raises("attach_volume", exc.InvalidRequest),))
 def attach_mountpoint_taken(ctx: ScenarioContext) -> None:
     """A second volume at a taken mountpoint raises InvalidRequest (so the first was recorded)."""
     instance = ctx.spawn()
@@ -73,12 +83,16 @@ def detach_idempotent(ctx: ScenarioContext) -> None:
     ctx.call("detach_volume", instance=instance, volume_id=str(uuid.uuid4()))
 
 
-@scenario("get_diagnostics", "describes-instance")
+@scenario(
+    "get_diagnostics", "describes-instance", covers=(coverage.repeats(api.OPERATIONS["get_diagnostics"]),)
+)
 def diagnostics_describe_instance(ctx: ScenarioContext) -> None:
     """Diagnostics of a running instance name it, agree with get_info on its power state and
     count its vCPUs."""
     instance = ctx.spawn()
     diagnostics = ctx.call("get_diagnostics", instance=instance)
+    if ctx.call("get_diagnostics", instance=instance).uuid != diagnostics.uuid:
+        raise ContractViolation("get_diagnostics", "idempotent", "a second call described another instance")
     if diagnostics.uuid != instance.uuid:
         raise ContractViolation(
             "get_diagnostics", "result-describes-instance", f"returned diagnostics of {diagnostics.uuid}"
@@ -97,7 +111,11 @@ def diagnostics_describe_instance(ctx: ScenarioContext) -> None:
         )
 
 
-@scenario("get_diagnostics", "unknown-instance")
+@scenario(
+    "get_diagnostics",
+    "unknown-instance",
+    covers=(coverage.raises("get_diagnostics", exc.InstanceNotFound),),
+)
 def diagnostics_unknown(ctx: ScenarioContext) -> None:
     """Diagnostics of an unknown instance raise InstanceNotFound."""
     ctx.expect_error(

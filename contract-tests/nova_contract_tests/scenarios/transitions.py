@@ -2,7 +2,8 @@
 
 For every operation with a :class:`~nova_common.virt.api.Transition` and
 every state the kit can reach (:data:`~nova_contract_tests.framework.REACHABLE_STATES`,
-derived from the spec): from an allowed state the instance must end in the
+derived from the spec, and ``crashed`` through the driver's ``crash`` test
+hook, :data:`~nova_contract_tests.framework.HOOK_STATES`): from an allowed state the instance must end in the
 target state (or stay where it was when the operation changes no state); from
 any other state the call must raise InvalidInstanceState and change nothing.
 Idempotent and repeatable operations are also called twice, and every one is
@@ -14,17 +15,22 @@ from __future__ import annotations
 from nova_common.objects.fields import PowerState
 from nova_common.virt import api
 from nova_common.virt import exceptions as exc
-from nova_contract_tests.framework import REACHABLE_STATES, ScenarioContext, scenario
+from nova_contract_tests import coverage
+from nova_contract_tests.framework import HOOK_STATES, REACHABLE_STATES, ScenarioContext, scenario
 
 
 def _from_state(op: api.Operation, state: str) -> None:
     transition = op.transition
     assert transition is not None
-    needs = REACHABLE_STATES[state]
+    needs = REACHABLE_STATES.get(state)
     requires = (needs,) if needs else ()
+    hooks = (HOOK_STATES[state],) if state in HOOK_STATES else ()
     allowed = state in transition.allowed_from
+    covers = [coverage.from_state(op.name, state)]
+    if not allowed:
+        covers.append(coverage.raises(op.name, exc.InvalidInstanceState))
 
-    @scenario(op.name, f"from-{state}", requires=requires)
+    @scenario(op.name, f"from-{state}", requires=requires, covers=tuple(covers), hooks=hooks)
     def run(ctx: ScenarioContext) -> None:
         instance = ctx.spawn()
         ctx.bring_to(instance, state)
@@ -51,7 +57,7 @@ def _repeat(op: api.Operation) -> None:
     needs = REACHABLE_STATES[start]
     claim = "idempotent" if op.idempotent else "repeatable"
 
-    @scenario(op.name, claim, requires=(needs,) if needs else ())
+    @scenario(op.name, claim, requires=(needs,) if needs else (), covers=(coverage.repeats(op),))
     def run(ctx: ScenarioContext) -> None:
         instance = ctx.spawn()
         ctx.bring_to(instance, start)
@@ -64,7 +70,7 @@ def _repeat(op: api.Operation) -> None:
 
 
 def _unknown(op: api.Operation) -> None:
-    @scenario(op.name, "unknown-instance")
+    @scenario(op.name, "unknown-instance", covers=(coverage.raises(op.name, exc.InstanceNotFound),))
     def run(ctx: ScenarioContext) -> None:
         kwargs = ctx.arguments_for(op, ctx.unknown_instance())
         ctx.expect_error(exc.InstanceNotFound, op.name, "unknown-instance", **kwargs)
@@ -75,7 +81,7 @@ def _unknown(op: api.Operation) -> None:
 for _op in api.OPERATIONS.values():
     if _op.transition is None:
         continue
-    for _state in REACHABLE_STATES:
+    for _state in [*REACHABLE_STATES, *HOOK_STATES]:
         _from_state(_op, _state)
     if _op.repeatable:
         _repeat(_op)

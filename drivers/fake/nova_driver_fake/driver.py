@@ -31,6 +31,7 @@ from nova_common import objects
 from nova_common.objects.fields import LifecycleTransition, PowerState
 from nova_common.virt import api
 from nova_common.virt import exceptions as exc
+from nova_common.virt.test_hooks import DriverTestHooks
 
 fake_opts = [
     cfg.IntOpt("vcpus", default=64, min=1, help="vCPUs the fake host offers."),
@@ -93,6 +94,8 @@ class FakeDriver(api.ComputeDriver):
         # One lock for the table; per-instance ordering is the scaffold's job.
         self._lock = threading.Lock()
         self._booted_at = time.monotonic()
+        self._refuse_next: set[str] = set()  # operations the fail_next test hook armed
+        self._hooks = FakeTestHooks(self)
 
     @classmethod
     def register_opts(cls, conf: cfg.ConfigOpts) -> None:
@@ -118,7 +121,21 @@ class FakeDriver(api.ComputeDriver):
             found = self._instances.get(instance.uuid)
         if found is None:
             raise exc.InstanceNotFound(instance_uuid=instance.uuid)
+        self._refuse_if_armed(instance)
         return found
+
+    def _refuse_if_armed(self, instance: objects.Instance) -> None:
+        """The fake hypervisor's refusal, when the fail_next test hook asked for one."""
+        if not self._refuse_next:
+            return
+        operation = self.current_operation().name
+        with self._lock:
+            armed = operation in self._refuse_next
+            self._refuse_next.discard(operation)
+        if armed:
+            raise exc.OperationFailed(
+                operation=operation, instance_uuid=instance.uuid, reason="refused (fail_next test hook)"
+            )
 
     def _info(self, record: _FakeInstance) -> objects.InstanceInfo:
         flavor = record.instance.flavor
@@ -153,17 +170,13 @@ class FakeDriver(api.ComputeDriver):
 
     # -- test hooks (not part of the contract) ------------------------------
 
+    def test_hooks(self) -> FakeTestHooks:
+        return self._hooks
+
     def set_power_state_out_of_band(self, instance_uuid: str, state: str) -> None:
         """Change an instance's state as a guest or an admin would, behind the
         core's back, and emit the matching lifecycle event."""
-        with self._lock:
-            record = self._instances[instance_uuid]
-        self._set_state(record, state)
-        self.emit_event(
-            objects.LifecycleEvent(
-                instance_uuid=instance_uuid, transition=_EVENTS[state], timestamp=timeutils.utcnow()
-            )
-        )
+        self._hooks.set_power_state(instance_uuid, state)
 
     # -- the contract ---------------------------------------------------------
 
@@ -196,6 +209,7 @@ class FakeDriver(api.ComputeDriver):
             raise exc.OperationFailed(
                 operation="spawn", instance_uuid=instance.uuid, reason="[fake] fail_spawn is set"
             )
+        self._refuse_if_armed(instance)
         flavor = instance.flavor
         self._pause_for(fake.operation_latency + fake.spawn_latency)
         with self._lock:
@@ -299,6 +313,49 @@ class FakeDriver(api.ComputeDriver):
         for mountpoint, attached in list(record.volumes.items()):
             if attached == volume_id:
                 del record.volumes[mountpoint]
+
+
+class FakeTestHooks(DriverTestHooks):
+    """Every test hook, on the fake's in-memory hypervisor (its instance table)."""
+
+    def __init__(self, driver: FakeDriver) -> None:
+        self.driver = driver
+
+    def _record(self, instance_uuid: str) -> _FakeInstance:
+        with self.driver._lock:
+            record = self.driver._instances.get(instance_uuid)
+        if record is None:
+            raise exc.InstanceNotFound(instance_uuid=instance_uuid)
+        return record
+
+    def crash(self, instance_uuid: str) -> None:
+        self.set_power_state(instance_uuid, PowerState.CRASHED)
+
+    def set_power_state(self, instance_uuid: str, state: str) -> None:
+        if state not in _EVENTS:
+            raise exc.InvalidRequest(field="state", value=state, reason=f"one of {sorted(_EVENTS)}")
+        record = self._record(instance_uuid)
+        if record.power_state == state:
+            return  # no change, no event
+        self.driver._set_state(record, state)
+        self.driver.emit_event(
+            objects.LifecycleEvent(
+                instance_uuid=instance_uuid, transition=_EVENTS[state], timestamp=timeutils.utcnow()
+            )
+        )
+
+    def hypervisor_instances(self) -> list[str]:
+        with self.driver._lock:
+            return list(self.driver._instances)
+
+    def fail_next(self, operation: str) -> None:
+        op = api.OPERATIONS.get(operation)
+        if op is None or exc.OperationFailed not in op.declared_errors:
+            raise exc.InvalidRequest(
+                field="operation", value=operation, reason="not an operation that declares OperationFailed"
+            )
+        with self.driver._lock:
+            self.driver._refuse_next.add(operation)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -87,3 +87,40 @@ def test_options_are_listed_for_the_sample_config():
 
     ((group, opts),) = list_opts()
     assert group == "fake" and all(opt.help for opt in opts)
+
+
+def test_test_hooks_crash_and_list_the_hypervisor():
+    driver = make_driver()
+    hooks = driver.test_hooks()
+    assert hooks.provided() == {"crash", "set_power_state", "hypervisor_instances", "fail_next"}
+    events = []
+    driver.set_event_handler(events.append)
+    inst = instance()
+    driver.spawn(inst, NO_VIFS)
+    hooks.crash(inst.uuid)
+    assert driver.get_info(inst).power_state == "crashed"
+    assert [e.transition for e in events] == ["crashed"]
+    hooks.set_power_state(inst.uuid, "crashed")  # no change, no second event
+    assert len(events) == 1
+    assert hooks.hypervisor_instances() == [inst.uuid]
+    driver.destroy(inst)
+    assert hooks.hypervisor_instances() == []
+    with pytest.raises(exc.InstanceNotFound):
+        hooks.crash(inst.uuid)
+
+
+def test_fail_next_refuses_exactly_one_call_and_leaves_nothing():
+    driver = make_driver()
+    hooks = driver.test_hooks()
+    hooks.fail_next("spawn")
+    inst = instance()
+    with pytest.raises(exc.OperationFailed, match="fail_next"):
+        driver.spawn(inst, NO_VIFS)
+    assert hooks.hypervisor_instances() == []
+    driver.spawn(inst, NO_VIFS)  # only the next call was refused
+    hooks.fail_next("snapshot")
+    with pytest.raises(exc.OperationFailed):
+        driver.snapshot(inst, str(uuid.uuid4()), "snap")
+    assert driver.get_info(inst).power_state == "running"
+    with pytest.raises(exc.InvalidRequest, match="operation"):
+        hooks.fail_next("get_info")  # declares no OperationFailed

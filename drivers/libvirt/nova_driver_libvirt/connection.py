@@ -92,15 +92,29 @@ def ensure_event_loop() -> None:
 
 
 class CallCounter:
-    """Counts libvirt calls by method name (thread-safe)."""
+    """Counts libvirt calls by method name (thread-safe). It sees every call
+    that may reach the hypervisor, so it is also where the ``fail_next``
+    test hook makes the hypervisor refuse one (:meth:`refuse_next`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.calls: collections.Counter[str] = collections.Counter()
+        self._refusals: set[str] = set()
 
     def add(self, name: str) -> None:
         with self._lock:
             self.calls[name] += 1
+            refused = name in self._refusals
+            if refused:
+                self._refusals.discard(name)
+        if refused:
+            raise refusal(name)
+
+    def refuse_next(self, name: str) -> None:
+        """Test hook: the next call of ``name`` (``virDomain.create``, ...)
+        fails as a hypervisor refusal (VIR_ERR_OPERATION_FAILED) instead of reaching libvirt."""
+        with self._lock:
+            self._refusals.add(name)
 
     @property
     def total(self) -> int:
@@ -188,6 +202,14 @@ class CountedConnection:
     def close(self) -> int:
         """Close the underlying connection (tests use this to cut it)."""
         return self.raw.close()
+
+
+def refusal(name: str) -> libvirt.libvirtError:
+    """The libvirtError of a refused ``name`` call, as libvirt builds it."""
+    error = libvirt.libvirtError(f"{name} refused (fail_next test hook)")
+    message = f"operation failed: {name} refused (fail_next test hook)"
+    error.err = (libvirt.VIR_ERR_OPERATION_FAILED, libvirt.VIR_FROM_NONE, message, 2, None, None, None, 0, 0)
+    return error
 
 
 # -- errors ------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from nova_driver_libvirt.connection import (
     LibvirtConnection,
     translate,
 )
+from nova_driver_libvirt.test_hooks import LibvirtTestHooks
 
 LOG = logging.getLogger(__name__)
 
@@ -290,7 +291,7 @@ class LibvirtDriver(api.ComputeDriver):
         saved = False
         if states.needs_managed_save_check(state, reason):
             saved = bool(dom.hasManagedSaveImage(0))
-        return states.power_state(state, saved)
+        return states.power_state(state, saved, reason)
 
     def _state(self, dom: CountedDomain) -> tuple[str, int]:
         """(contract power state, libvirt state) of ``dom`` now."""
@@ -660,6 +661,9 @@ class LibvirtDriver(api.ComputeDriver):
             else:
                 dom.managedSaveRemove(0)  # a suspended instance loses its saved state
             return
+        if power == PowerState.CRASHED and not states.is_active(state):
+            self._clear_crash(dom)
+            return
         if not states.is_active(state):
             return  # already off
         if power == PowerState.RUNNING and timeout > 0:
@@ -673,6 +677,19 @@ class LibvirtDriver(api.ComputeDriver):
                 if self._wait_inactive(dom, timeout):
                     return
                 LOG.info("%s did not shut down within %ss; forcing it off", instance.uuid, timeout)
+        self._destroy_if_active(dom)
+
+    def _clear_crash(self, dom: CountedDomain) -> None:
+        """Make a domain that crashed and was shut off (reason CRASHED) an
+        ordinary stopped one: libvirt keeps the reason until the domain next
+        starts, so start it with its vCPUs paused (no guest code runs) and
+        destroy it at once."""
+        try:
+            dom.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() not in (libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_NO_SUPPORT):
+                raise
+            dom.create()  # libvirt's test driver refuses START_PAUSED; it runs no guest anyway
         self._destroy_if_active(dom)
 
     def power_on(self, instance: objects.Instance) -> None:
@@ -711,6 +728,9 @@ class LibvirtDriver(api.ComputeDriver):
             dom.pMWakeup(0)
         else:
             dom.create()  # libvirt restores from the managed-save image
+
+    def test_hooks(self) -> LibvirtTestHooks:
+        return LibvirtTestHooks(self)
 
     def get_info(self, instance: objects.Instance) -> objects.InstanceInfo:
         dom, meta = self._lookup(instance)

@@ -10,7 +10,9 @@ VIR_DOMAIN_PAUSED (3)        ``paused``                  vCPUs frozen (``suspend
 VIR_DOMAIN_SHUTDOWN (4)      ``shutdown``                being shut down; as Nova does
 VIR_DOMAIN_SHUTOFF (5)       ``shutdown``                no managed-save image
 VIR_DOMAIN_SHUTOFF (5)       ``suspended``               with a managed-save image (``managedSave()``)
-VIR_DOMAIN_CRASHED (6)       ``crashed``
+VIR_DOMAIN_SHUTOFF (5)       ``crashed``                 reason VIR_DOMAIN_SHUTOFF_CRASHED: how QEMU
+                                                         reports a guest crash with on_crash=destroy
+VIR_DOMAIN_CRASHED (6)       ``crashed``                 on_crash=preserve
 VIR_DOMAIN_PMSUSPENDED (7)   ``suspended``               guest-initiated S3/S4; resumed by pMWakeup
 anything else                ``nostate``                 a state newer than this driver
 ===========================  ==========================  ==========================================
@@ -46,10 +48,13 @@ def needs_managed_save_check(state: int, reason: int) -> bool:
     return state == libvirt.VIR_DOMAIN_SHUTOFF and reason in _MAYBE_SAVED_REASONS
 
 
-def power_state(state: int, has_managed_save: bool = False) -> str:
-    """The contract PowerState of a libvirt domain state (see the module table)."""
-    if state == libvirt.VIR_DOMAIN_SHUTOFF and has_managed_save:
-        return PowerState.SUSPENDED
+def power_state(state: int, has_managed_save: bool = False, reason: int = 0) -> str:
+    """The contract PowerState of a libvirt domain state and state reason (see the module table)."""
+    if state == libvirt.VIR_DOMAIN_SHUTOFF:
+        if has_managed_save:
+            return PowerState.SUSPENDED
+        if reason == libvirt.VIR_DOMAIN_SHUTOFF_CRASHED:
+            return PowerState.CRASHED
     return _BY_STATE.get(state, PowerState.NOSTATE)
 
 

@@ -41,7 +41,7 @@ def test_contract_black_box_over_rabbitmq(tmp_path):
     """A nova-compute-libvirt process on the node XML, over RabbitMQ, with the
     kit playing the core's side of its report channel."""
     require(broker_unavailable(RABBIT_URL))
-    extra = f"[libvirt]\nconnection_uri = {NODE_URI}\n"
+    extra = f"[libvirt]\nconnection_uri = {NODE_URI}\n[compute]\nenable_test_hooks = True\n"
     with ComputeServiceProcess("nova-compute-libvirt", RABBIT_URL, tmp_path, extra_config=extra) as service:
         report = run_kit(service.kit_config())
         assert service.alive()  # still serving after the whole run
@@ -54,6 +54,12 @@ def test_contract_black_box_over_rabbitmq(tmp_path):
     assert "report.report_resources.follows-spawn-and-destroy" in {
         t.id for t in report.tests if t.outcome == "passed"
     }
+    # The service serves its test hooks: the crashed state and the leak check ran black-box too.
+    assert report.hooks["provided"] == ["crash", "fail_next", "hypervisor_instances", "set_power_state"]
+    by_id = {t.id: t for t in report.tests}
+    assert by_id["power_on.from-crashed"].outcome == "passed"
+    assert by_id["destroy.no-leaks"].outcome == "passed"
+    assert by_id["report.lifecycle_event.per-out-of-band-change"].outcome == "passed"
 
 
 def test_support_matrix_names_every_missing_operation_with_its_reason():

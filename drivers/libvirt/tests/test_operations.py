@@ -4,6 +4,7 @@ The expected outcome of each power operation from each state is derived from
 the spec's Transition table (nova_common.virt.api.OPERATIONS), not written twice.
 """
 
+import importlib.metadata
 import time
 import uuid
 
@@ -49,14 +50,15 @@ def own_domain(driver, instance):
 
 def test_capabilities_probed_and_honest(driver):
     caps = driver.capabilities()
-    assert caps == {"power", "reboot", "pause", "suspend", "snapshot"}
+    assert caps == {"power", "reboot", "pause", "suspend", "snapshot", "diagnostics"}
     missing = driver.missing_capabilities()
     assert "VIR_ERR_NO_SUPPORT" in missing["console_output"] or "openConsole" in missing["console_output"]
     assert "attachDeviceFlags" in missing["volume_attach"]
     assert set(missing) | caps == api.Capability.ALL
     info = driver.get_driver_info()
     assert info.driver_name == "libvirt" and info.hypervisor_type == "TEST"
-    assert info.driver_version == "0.1.0" and info.capabilities == sorted(caps)
+    assert info.driver_version == importlib.metadata.version("nova-driver-libvirt")
+    assert info.capabilities == sorted(caps)
 
 
 def test_probe_leaves_no_domain_behind(host):
@@ -116,7 +118,11 @@ def test_spawn_boots_running_with_our_metadata(driver, spawn):
     dom = own_domain(driver, instance)
     assert dom.UUIDString() == instance.uuid
     meta = xb.InstanceMetadata.from_domain_xml(dom.XMLDesc(0))
-    assert meta.display_name == "web-1" and meta.flavor.vcpus == 2 and meta.package_version == "0.1.0"
+    assert (
+        meta.display_name == "web-1"
+        and meta.flavor.vcpus == 2
+        and meta.package_version == importlib.metadata.version("nova-driver-libvirt")
+    )
 
 
 def test_domain_name_template(host):

@@ -3,6 +3,8 @@
 import importlib.metadata
 import pathlib
 
+import tomllib
+
 from nova_common.scaffold.loader import load_driver_class
 from nova_driver_libvirt import LibvirtDriver, cmd, conf, driver
 
@@ -16,7 +18,8 @@ def test_entry_point_loads_the_driver():
 
 def test_console_script_and_opts_entry_points():
     dist = importlib.metadata.distribution("nova-driver-libvirt")
-    assert dist.version == "0.1.0"
+    source = tomllib.loads((pathlib.Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    assert dist.version == source["project"]["version"]  # the installed package is this tree's
     eps = {(ep.group, ep.name): ep.value for ep in dist.entry_points}
     assert eps[("console_scripts", "nova-compute-libvirt")] == "nova_driver_libvirt.cmd:main"
     assert eps[("nova.virt.drivers", "libvirt")] == "nova_driver_libvirt.driver:LibvirtDriver"
@@ -37,7 +40,7 @@ def test_options_are_listed_with_help():
 def test_dependencies_are_nova_common_and_libvirt_python_only():
     requires = importlib.metadata.requires("nova-driver-libvirt")
     runtime = sorted(r for r in requires if "extra ==" not in r)
-    assert runtime == ["libvirt-python", "nova-common<2,>=0.1"]
+    assert runtime == ["libvirt-python", "nova-common<2,>=1.0"]
     bindep = (ROOT / "bindep.txt").read_text()
     assert "libvirt-dev" in bindep and "pkg-config" in bindep
 

@@ -59,6 +59,13 @@ compute_opts = [
         "conductor's [conductor] topic. Queue names are per broker virtual host, so two clouds "
         "sharing one RabbitMQ vhost need different topics (or vhosts).",
     ),
+    cfg.BoolOpt(
+        "enable_test_hooks",
+        default=False,
+        help="For testing only, never in production: also serve the driver's test hooks "
+        "(crash an instance, change its power state behind the core's back, list what the "
+        "hypervisor holds) over RPC, so the contract kit can test those promises black-box.",
+    ),
 ]
 
 

@@ -23,6 +23,7 @@ from oslo_log import log as logging
 from nova_common import objects
 from nova_common.rpc import get_rpc_server, get_transport
 from nova_common.scaffold import conf as scaffold_conf
+from nova_common.scaffold import test_hooks_endpoint
 from nova_common.scaffold.dispatcher import DriverDispatcher
 from nova_common.scaffold.endpoint import VirtEndpoint
 from nova_common.scaffold.reporting import ServiceControlEndpoint, compute_report_client
@@ -77,9 +78,12 @@ class ComputeService:
         self.driver.set_event_handler(self._forward_event)
         self._start_driver()
         target = oslo_messaging.Target(topic=COMPUTE_TOPIC, server=self.host)
-        self._server = get_rpc_server(
-            self.transport, target, [VirtEndpoint(self.dispatcher), ServiceControlEndpoint(self)]
-        )
+        endpoints = [
+            VirtEndpoint(self.dispatcher),
+            ServiceControlEndpoint(self),
+            *test_hooks_endpoint.endpoints(self.conf, self.driver),
+        ]
+        self._server = get_rpc_server(self.transport, target, endpoints)
         self._server.start()
         # The ticker registers first (and retries until the core answers).
         self._ticker = threading.Thread(target=self._tick, name=f"compute-{self.host}-ticker", daemon=True)

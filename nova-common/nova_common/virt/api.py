@@ -60,6 +60,7 @@ from nova_common import objects
 from nova_common.objects import base as obj_base
 from nova_common.objects.fields import PowerState
 from nova_common.virt import exceptions as exc
+from nova_common.virt.test_hooks import DriverTestHooks
 
 #: The newest virt API version this nova-common speaks.
 VIRT_API_VERSION = "1.1"
@@ -540,6 +541,12 @@ class ComputeDriver(abc.ABC):
     def hypervisor_version(self) -> int:
         """The hypervisor's version as one integer (major*1000000+minor*1000+release)."""
         return 0
+
+    def test_hooks(self) -> DriverTestHooks | None:
+        """The driver's test hooks (:mod:`nova_common.virt.test_hooks`), or
+        None (the default): the contract kit then skips the checks that need
+        them and says so."""
+        return None
 
     def set_event_handler(self, handler: Callable[[objects.LifecycleEvent], None] | None) -> None:
         """Called by the scaffold; the driver reports lifecycle events through

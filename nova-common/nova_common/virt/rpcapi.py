@@ -202,6 +202,16 @@ class HostClient:
             self._prepared[operation] = prepared
         return self._call(prepared, op, kwargs, self._context_extra)
 
+    def call_within(self, operation: str, seconds: float, /, **kwargs: Any) -> Any:
+        """:meth:`call` with its own RPC timeout of ``seconds`` (the contract
+        kit bounds each call by the operation's time budget)."""
+        op = api.OPERATIONS[operation]
+        client = self._pinned_client()
+        if not client.can_send_version(op.added_in):
+            return self.call(operation, **kwargs)  # refused locally with NotSupported
+        prepared = client.prepare(version=op.added_in, timeout=seconds)
+        return self._call(prepared, op, kwargs, self._context_extra)
+
     def _prepare(self, client: oslo_messaging.RPCClient, op: api.Operation) -> Any:
         timeout = self._timeout if self._timeout is not None else op.rpc_timeout
         return client.prepare(version=op.added_in, timeout=timeout)
