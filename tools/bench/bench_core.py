@@ -393,24 +393,27 @@ def _run_size(
         cconf.set_override("control_exchange", conf.control_exchange)
         cconf.set_override("heartbeat_interval", heartbeat, group="compute")
         cconf.set_override("resource_report_interval", report, group="compute")
-        # No conductor runs during the first idle window: each registration
-        # attempt then waits this long before the service backs off.
-        cconf.set_override("registration_timeout", 1.0, group="compute")
         service = ComputeService(cconf, FakeDriver(cconf), transport=transport)
         computes.append(service)
+    # The computes-only window: a core that answers registrations and drops
+    # everything else, so the services heartbeat and report as they do in
+    # production, into nothing (a service heartbeats only once registered).
+    null_core = null_core_server(transport, conf.conductor.topic)
     for service in computes:
         service.start()
+    wait_for(lambda: all(service.registered for service in computes), timeout=300, interval=0.5)
     time.sleep(1)
     c0, w0 = cpu(), time.monotonic()
     time.sleep(window)
     computes_only = (cpu() - c0) / (time.monotonic() - w0)
+    null_core.stop()
+    null_core.wait()
 
     phase("idle window without a conductor done; starting the conductor")
     conductor = ConductorService(conf, transport, db, reconcile_on_start=False)
     conductor.start()
     # Ask every service to register with the conductor now listening, as a
-    # conductor does for a host it does not know; each registers from its own
-    # ticker (they were retrying, with back-off, while there was no conductor).
+    # conductor does for a host it does not know; each registers from its own ticker.
     for service in computes:
         service.request_registration()
     manager = conductor.manager
@@ -504,6 +507,49 @@ def _keep_notes(path: str) -> str:
         return ""
     index = text.find("\n## Reading it")
     return text[index:] if index >= 0 else ""
+
+
+class NullCore:
+    """Answers compute-report registrations and drops every other report."""
+
+    def register(self, host, driver_info, heartbeat_interval, report_interval):
+        from nova_common import objects
+        from nova_common.virt import api, report_api
+
+        return objects.CoreInfo(
+            core_version="bench",
+            virt_api_min="1.0",
+            virt_api_max=api.VIRT_API_VERSION,
+            report_api_version=report_api.REPORT_API_VERSION,
+            object_versions=objects.object_manifest(),
+        )
+
+    def heartbeat(self, host, sequence):
+        pass
+
+    def report_resources(self, host, resources):
+        pass
+
+    def lifecycle_event(self, host, event):
+        pass
+
+    def deregister(self, host, reason):
+        pass
+
+
+def null_core_server(transport, topic: str):
+    import oslo_messaging
+    from nova_common.rpc import get_rpc_server
+    from nova_common.virt import report_api
+
+    endpoint = report_api.endpoint_class(
+        "NullCoreEndpoint", report_api.COMPUTE_REPORT, report_api.REPORT_API_VERSION
+    )
+    server = get_rpc_server(
+        transport, oslo_messaging.Target(topic=topic, server="null-core"), [endpoint(NullCore())]
+    )
+    server.start()
+    return server
 
 
 def main() -> int:

@@ -198,8 +198,16 @@ class ComputeService:
             if self._registration_requested:  # the core asked meanwhile: it is there now
                 delay = 0.0
             self._next_registration = time.monotonic() + delay
-            LOG.warning(
-                "Registration of compute service %s failed (%s); retrying in %.1fs", self.host, failure, delay
+            # A core that is not there yet fails every try: say so on the first
+            # and then ever more rarely (1, 2, 4, 8, ... tries), not every time.
+            failures = self._registration_failures
+            log = LOG.warning if failures & (failures - 1) == 0 else LOG.debug
+            log(
+                "Registration of compute service %s failed (%s; %d tries so far); retrying in %.1fs",
+                self.host,
+                failure,
+                failures,
+                delay,
             )
             return False
         self._registered_capabilities = frozenset(info.capabilities)
