@@ -454,3 +454,10 @@ def api_command(argv: Sequence[str]) -> int:
     server.stop()
     compute.close()
     return 0
+
+
+def load_api_config(config_files: Sequence[str]) -> cfg.ConfigOpts:
+    """The options of ``nova-common api`` from these files (for the WSGI entry point)."""
+    conf = base_conf([a for f in config_files for a in ("--config-file", f)], prog="nova-common api")
+    logging.setup(conf, "nova")
+    return conf

@@ -18,6 +18,7 @@ import oslo_messaging
 from oslo_log import log as logging
 
 from nova_common.compute import exceptions as core_exc
+from nova_common.conductor import keypairs, server_fields
 from nova_common.conductor.manager import ConductorManager, InvalidReport, UnregisteredHost
 from nova_common.conductor.rpcapi import CONDUCTOR_API_NAMESPACE, CONDUCTOR_API_VERSION
 from nova_common.scaffold.reporting import REPORT_API_VERSION
@@ -98,8 +99,34 @@ class ConductorAPIEndpoint:
 
     # instances
     @_api
-    def create_instance(self, ctxt: Any, name: Any, flavor: Any, image: Any, metadata: Any = None) -> Any:
-        return self.manager.create_instance(name, flavor, image, metadata, request_id=_request_id(ctxt))
+    def create_instance(
+        self,
+        ctxt: Any,
+        name: Any,
+        flavor: Any,
+        image: Any,
+        metadata: Any = None,
+        description: Any = None,
+        key_name: Any = None,
+        user_id: Any = None,
+    ) -> Any:
+        extra = server_fields.check({"description": description}) if description is not None else {}
+        if key_name is not None:
+            keypairs.get(self.db, user_id or keypairs.DEFAULT_USER, key_name)
+            extra["key_name"] = key_name
+        return self.manager.create_instance(
+            name, flavor, image, metadata, request_id=_request_id(ctxt), extra=extra
+        )
+
+    @_api
+    def update_instance(self, ctxt: Any, instance_uuid: Any, values: Any) -> Any:
+        """Set a server's name, description, metadata (whole) or tags (whole)."""
+        checked = server_fields.check(values)
+        self.manager._get(instance_uuid)
+        updated = self.db.cas_instance(instance_uuid, None, None, checked)
+        if updated is None:
+            raise core_exc.NotFound(field="instance", value=instance_uuid)
+        return updated
 
     @_api
     def instance_action(self, ctxt: Any, instance_uuid: Any, action: Any, args: Any = None) -> Any:
@@ -242,6 +269,25 @@ class ConductorAPIEndpoint:
                 status="active",
             )
         )
+
+    # key pairs
+    @_api
+    def create_keypair(
+        self, ctxt: Any, name: Any, public_key: Any = None, key_type: Any = "ssh", user_id: Any = None
+    ) -> Any:
+        return keypairs.create(self.db, user_id or keypairs.DEFAULT_USER, name, public_key, key_type)
+
+    @_api
+    def list_keypairs(self, ctxt: Any, user_id: Any = None) -> Any:
+        return self.db.list_keypairs(user_id or keypairs.DEFAULT_USER)
+
+    @_api
+    def show_keypair(self, ctxt: Any, name: Any, user_id: Any = None) -> Any:
+        return keypairs.get(self.db, user_id or keypairs.DEFAULT_USER, name)
+
+    @_api
+    def delete_keypair(self, ctxt: Any, name: Any, user_id: Any = None) -> Any:
+        keypairs.delete(self.db, user_id or keypairs.DEFAULT_USER, name)
 
     # services
     @_api
