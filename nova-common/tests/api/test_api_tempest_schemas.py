@@ -183,7 +183,7 @@ def test_server_life_at_each_changing_version(clients, at_version, version):
     extra = {"description": "schema test"} if v >= (2, 19) else {}
     created = _create(clients, v, f"life-{version}", metadata={"a": "1"}, **extra)
     server_id = created["id"]
-    server = _wait(clients, server_id, "ACTIVE")
+    _wait(clients, server_id, "ACTIVE")
     shown = servers.show_server(server_id)["server"]
     if v >= (2, 47):
         assert shown["flavor"]["original_name"] == "m1.tiny" and shown["flavor"]["vcpus"] >= 1
