@@ -31,6 +31,7 @@ FAULT_NAMES = {
     404: "itemNotFound",
     405: "badMethod",
     409: "conflictingRequest",
+    408: "requestTimeout",
     413: "overLimit",
     415: "badMediaType",
     501: "notImplemented",
@@ -131,7 +132,11 @@ def parse_json(request: Request) -> Any:
     if (request.content_length or 0) > MAX_BODY_BYTES:
         # Refused before reading a byte of it.
         raise Fault(413, f"Request is too large: {request.content_length} bytes (at most {MAX_BODY_BYTES})")
-    raw = request.body or b""
+    try:
+        raw = request.body or b""
+    except (OSError, webob.request.DisconnectionError) as error:
+        # The server's read timeout ran out (or the client left) before the whole body came.
+        raise Fault(408, f"Request Timeout: the request body did not arrive ({error})") from None
     if not raw:
         return None
     if len(raw) > MAX_BODY_BYTES:

@@ -16,7 +16,7 @@ import regex
 from nova_common.api.common import Fault
 
 #: The whole filter's budget, for every row together.
-BUDGET_S = 0.5
+BUDGET_S = 0.3
 MAX_PATTERN_LENGTH = 255
 
 

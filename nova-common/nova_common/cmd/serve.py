@@ -56,6 +56,19 @@ def api_opts() -> list[cfg.Opt]:
     return [
         cfg.StrOpt("listen", default="127.0.0.1", help="Address the compute API binds."),
         cfg.PortOpt("port", default=8774, help="Port of the compute API (0: a free one)."),
+        cfg.FloatOpt(
+            "client_socket_timeout",
+            default=30.0,
+            min=0.1,
+            help="Seconds a client may take to send the rest of a request (a body shorter than its "
+            "Content-Length is dropped after this) or to send the next one on a kept-alive connection.",
+        ),
+        cfg.IntOpt(
+            "threads",
+            default=16,
+            min=1,
+            help="Worker threads of the API's HTTP server (each serves one request at a time).",
+        ),
         cfg.StrOpt(
             "auth_token",
             secret=True,
@@ -162,7 +175,12 @@ class AllInOne:
                 self.hosts.append((host, spec.name))
         self.compute_api = ComputeAPI(self.conf, self.transport, timeout=self.conf.conductor.api_timeout)
         self.api = APIServer(
-            make_app(self.compute_api, self.auth_token), self.listen, self.port, self.auth_token
+            make_app(self.compute_api, self.auth_token),
+            self.listen,
+            self.port,
+            self.auth_token,
+            threads=self.conf.api.threads,
+            read_timeout=self.conf.api.client_socket_timeout,
         )
         self.api.start()
         if wait_for_hosts:
@@ -438,7 +456,12 @@ def api_command(argv: Sequence[str]) -> int:
     compute = ComputeAPI(conf, timeout=conf.conductor.api_timeout)
     try:
         server = APIServer(
-            make_app(compute, conf.api.auth_token), conf.api.listen, conf.api.port, conf.api.auth_token
+            make_app(compute, conf.api.auth_token),
+            conf.api.listen,
+            conf.api.port,
+            conf.api.auth_token,
+            threads=conf.api.threads,
+            read_timeout=conf.api.client_socket_timeout,
         )
     except (ValueError, OSError) as error:
         print(f"nova-common api: {error}", file=sys.stderr)
