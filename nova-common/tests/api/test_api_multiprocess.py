@@ -33,7 +33,7 @@ def pg_url():
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
-    # No driver suffix: SQLAlchemy 2.1 maps plain postgresql:// to psycopg (3), a dependency of the core extra.
+    # No driver suffix: SQLAlchemy 2.1 maps plain postgresql:// to psycopg (3), in the core extra.
     yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     with admin.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
