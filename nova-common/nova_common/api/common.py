@@ -90,12 +90,16 @@ class Request(webob.Request):
 
 
 class Response:
-    """What a handler returns: status, body (dict or None), headers."""
+    """What a handler returns: status, body (dict or None), headers; or ``raw``,
+    a body already encoded as JSON."""
 
-    def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+    ) -> None:
         self.status = status
         self.body = body
         self.headers = headers or {}
+        self.raw = raw
 
 
 Handler = Callable[..., Response]

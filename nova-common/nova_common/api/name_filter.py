@@ -9,6 +9,7 @@ Matching runs in the ``regex`` module with a time budget for the whole list
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import regex
@@ -20,7 +21,8 @@ BUDGET_S = 0.3
 MAX_PATTERN_LENGTH = 255
 
 
-def matching(pattern_text: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def matching(pattern_text: str, items: list[Any], key: Callable[[Any], str]) -> list[Any]:
+    """The items whose ``key`` (a name) the pattern finds a match in."""
     if len(pattern_text) > MAX_PATTERN_LENGTH:
         raise Fault(400, f"Invalid filter name: longer than {MAX_PATTERN_LENGTH} characters")
     try:
@@ -30,12 +32,12 @@ def matching(pattern_text: str, rows: list[dict[str, Any]]) -> list[dict[str, An
     deadline = time.monotonic() + BUDGET_S
     out = []
     try:
-        for row in rows:
+        for item in items:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            if pattern.search(row["name"], timeout=remaining, concurrent=True):
-                out.append(row)
+            if pattern.search(key(item), timeout=remaining, concurrent=True):
+                out.append(item)
     except TimeoutError:
         raise Fault(
             400, f"Invalid filter name: the regular expression {pattern_text!r} took longer than {BUDGET_S}s"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import uuid as uuidlib
 from typing import Any
 
-from nova_common.api import name_filter, schemas, views
+from nova_common.api import name_filter, schemas, server_list, views
 from nova_common.api.common import (
     Fault,
     Request,
     Response,
     Route,
+    next_links,
     page_body,
+    paginate,
     parse_body,
     parse_json,
     validate,
@@ -24,6 +27,7 @@ SERVER = r"/servers/(?P<server_id>[^/]+)"
 class ServersController:
     def __init__(self, compute: Any) -> None:
         self.compute = compute
+        self.cache = server_list.ServerListCache(compute)
 
     def routes(self) -> list[Route]:
         return [
@@ -59,11 +63,12 @@ class ServersController:
             views.server_detail(request.base, r, catalog, request.version, services, reduced) for r in rows
         ]
 
-    def _rows(self, request: Request) -> list[dict[str, Any]]:
-        rows = self.compute.list(host=request.GET.get("host") or None)
+    def _stamps(self, request: Request) -> list[list[Any]]:
+        """The instances the filters select, newest first, as stamps (server_list)."""
+        stamps = self.cache.stamps(host=request.GET.get("host") or None)
         name = request.GET.get("name")
         if name:
-            rows = name_filter.matching(name, rows)
+            stamps = name_filter.matching(name, stamps, key=lambda s: s[server_list.NAME])
         status = request.GET.get("status")
         if status:
             wanted = status.upper()
@@ -71,26 +76,62 @@ class ServersController:
                 if request.at_least(2, 38):
                     raise Fault(400, f"Invalid status value {status}")
                 return []  # before 2.38 Nova answers an unknown status with no servers
-            rows = [r for r in rows if views.server_status(r["vm_state"], r["task_state"]) == wanted]
+            stamps = [
+                s
+                for s in stamps
+                if views.server_status(s[server_list.VM_STATE], s[server_list.TASK_STATE]) == wanted
+            ]
+        if request.at_least(2, 26):
+            stamps = self._tag_filters(request, stamps)
         # Newest first, as Nova sorts by created_at desc by default.
-        rows.reverse()
-        return rows
+        stamps.reverse()
+        return stamps
+
+    def _tag_filters(self, request: Request, stamps: list[list[Any]]) -> list[list[Any]]:
+        """2.26: ``tags`` (all of), ``tags-any``, ``not-tags`` (not all of), ``not-tags-any``."""
+        filters = {
+            name: set(request.GET[name].split(","))
+            for name in ("tags", "tags-any", "not-tags", "not-tags-any")
+            if request.GET.get(name)
+        }
+        if not filters:
+            return stamps
+        tags_of = {r["uuid"]: set(r.get("tags") or []) for r in self.cache.rows(stamps)}
+
+        def wanted(tags: set[str]) -> bool:
+            return (
+                filters.get("tags", set()) <= tags
+                and (not filters.get("tags-any") or bool(filters["tags-any"] & tags))
+                and (not filters.get("not-tags") or not filters["not-tags"] <= tags)
+                and not (filters.get("not-tags-any", set()) & tags)
+            )
+
+        return [s for s in stamps if s[server_list.UUID] in tags_of and wanted(tags_of[s[server_list.UUID]])]
 
     def index(self, request: Request) -> Response:
+        base = request.base
         body = page_body(
             request,
             "servers",
-            self._rows(request),
-            lambda r: r["uuid"],
-            lambda r: views.server_brief(request.base, r),
+            self._stamps(request),
+            lambda s: s[server_list.UUID],
+            lambda s: views.server_brief(base, {"uuid": s[server_list.UUID], "name": s[server_list.NAME]}),
         )
         return Response(200, body)
 
     def detail(self, request: Request) -> Response:
-        rows = self._rows(request)
-        body = page_body(request, "servers", rows, lambda r: r["uuid"], lambda r: r, "servers/detail")
-        body["servers"] = self.render(request, body["servers"])
-        return Response(200, body)
+        page, following = paginate(request, self._stamps(request), lambda s: s[server_list.UUID])
+        rows = self.cache.rows(page)
+        catalog = views.Catalog(self.compute.flavors())
+        services = None
+        if request.at_least(2, 16):
+            services = {s["host"]: s for s in self.compute.services()}
+        bodies = self.cache.bodies(rows, request.base, request.version, catalog, services)
+        raw = b'{"servers": [' + b", ".join(bodies) + b"]"
+        links = next_links(request, "servers/detail", following)
+        if links:
+            raw += b', "servers_links": ' + json.dumps(links).encode()
+        return Response(200, raw=raw + b"}")
 
     def show(self, request: Request, server_id: str) -> Response:
         return Response(200, {"server": self.render(request, [self.row(server_id)])[0]})

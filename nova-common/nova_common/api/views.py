@@ -65,6 +65,21 @@ class Catalog:
         self.flavors = {f["id"]: f for f in flavors}
         self.images = {i["id"]: i for i in images or []}
 
+    def key(self) -> tuple[Any, ...]:
+        """What of the flavors a server body shows, for caching rendered bodies."""
+        return tuple(
+            (
+                i,
+                f["flavorid"],
+                f["name"],
+                f["root_gb"],
+                f["ephemeral_gb"],
+                f["swap_mb"],
+                repr(f.get("extra_specs")),
+            )
+            for i, f in sorted(self.flavors.items())
+        )
+
 
 def server_brief(base: str, row: dict[str, Any]) -> dict[str, Any]:
     return {"id": row["uuid"], "name": row["name"], "links": link(base, "servers", row["uuid"])}

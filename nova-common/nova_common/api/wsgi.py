@@ -45,7 +45,7 @@ class APIApplication:
     def __init__(self, compute: Any, auth_token: str | None = None) -> None:
         self.compute = compute
         self.auth_token = auth_token
-        servers = ServersController(compute)
+        self.servers = servers = ServersController(compute)
         controllers = [
             servers,
             ServerResourcesController(compute, servers),
@@ -104,15 +104,21 @@ class APIApplication:
                 allowed.append(method)
                 continue
             result: Response = handler(request, **match.groupdict())
-            return self._json(result.status, result.body, result.headers)
+            return self._json(result.status, result.body, result.headers, result.raw)
         if allowed:
             raise Fault(405, f"{request.method} is not allowed on {sub}", {"Allow": ", ".join(allowed)})
         raise Fault(404, f"Unknown resource {sub}")
 
     @staticmethod
-    def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> webob.Response:
+    def _json(
+        status: int, body: Any, headers: dict[str, str] | None = None, raw: bytes | None = None
+    ) -> webob.Response:
         response = webob.Response(status=status)
-        if body is not None:
+        if raw is not None:
+            response.content_type = "application/json"
+            response.charset = "utf-8"
+            response.body = raw
+        elif body is not None:
             response.content_type = "application/json"
             response.charset = "utf-8"
             response.body = json.dumps(body).encode()

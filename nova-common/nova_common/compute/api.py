@@ -154,6 +154,15 @@ class ComputeAPI:
     def list(self, host: str | None = None, include_deleted: bool = False) -> list[dict[str, Any]]:
         return self.rpc.call("list_instances", host=host, include_deleted=include_deleted)
 
+    def instance_stamps(self, host: str | None = None) -> list[list[Any]]:
+        """``[uuid, stamp, name, vm_state, task_state, host]`` per live instance, oldest
+        first; the stamp changes whenever the row does."""
+        return self.rpc.call("list_instance_stamps", host=host)
+
+    def instances(self, uuids: list[str]) -> list[dict[str, Any]]:
+        """The live instances among ``uuids``."""
+        return self.rpc.call("get_instances", uuids=uuids)
+
     def count_by_state(self) -> dict[str, int]:
         return self.rpc.call("count_instances")
 

@@ -143,6 +143,17 @@ class ConductorAPIEndpoint:
         return self.db.list_instances(host=host, include_deleted=bool(include_deleted))
 
     @_api
+    def list_instance_stamps(self, ctxt: Any, host: Any = None) -> Any:
+        """What the API's list cache checks its rows against (db.instance_stamps)."""
+        return self.db.instance_stamps(host=host)
+
+    @_api
+    def get_instances(self, ctxt: Any, uuids: Any) -> Any:
+        if not isinstance(uuids, list) or not all(isinstance(u, str) for u in uuids):
+            raise core_exc.Invalid(field="uuids", value=uuids, reason="must be a list of UUIDs")
+        return self.db.list_instances(uuids=uuids)
+
+    @_api
     def count_instances(self, ctxt: Any) -> Any:
         return self.db.count_instances()
 

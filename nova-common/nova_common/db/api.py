@@ -739,3 +739,24 @@ class Database:
                 return False
             session.delete(keypair)
             return True
+
+    # -- what the API's server list cache reads ------------------------------------------
+
+    def instance_stamps(self, host: str | None = None) -> list[list[Any]]:
+        """``[uuid, stamp, name, vm_state, task_state, host]`` of every live instance,
+        oldest first; ``stamp`` (updated_at, else created_at) changes with every write."""
+        c = _INSTANCES.c
+        query = (
+            select(
+                c.uuid, func.coalesce(c.updated_at, c.created_at), c.name, c.vm_state, c.task_state, c.host
+            )
+            .where(c.deleted == 0)
+            .order_by(c.id)
+        )
+        if host is not None:
+            query = query.where(c.host == host)
+        with self.engine.connect() as connection:
+            return [
+                [uuid, stamp.isoformat() if isinstance(stamp, datetime.datetime) else stamp, *rest]
+                for uuid, stamp, *rest in connection.execute(query)
+            ]

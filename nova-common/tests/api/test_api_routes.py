@@ -495,3 +495,55 @@ def test_no_valid_host_is_409(http):
         "/servers", {"server": {"name": "x", "flavorRef": body["flavor"]["id"], "imageRef": IMAGE}}
     )
     assert status == 409 and "No valid host" in body["conflictingRequest"]["message"]
+
+
+def _listed(http, server_id, headers=None):
+    status, body, _ = http.get("/servers/detail", headers=headers or {})
+    assert status == 200
+    return next((s for s in body["servers"] if s["id"] == server_id), None)
+
+
+def test_detail_list_shows_every_change_at_once(http):
+    """The list reuses rendered bodies: every write must show in the next list."""
+    server_id = http.create("cached")
+    http.wait(server_id, "ACTIVE")
+    assert _listed(http, server_id)["metadata"] == {}
+    http.request("PUT", f"/servers/{server_id}/metadata", {"metadata": {"k": "v"}})
+    assert _listed(http, server_id)["metadata"] == {"k": "v"}
+    http.request("PUT", f"/servers/{server_id}", {"server": {"name": "renamed"}})
+    assert _listed(http, server_id)["name"] == "renamed"
+    v219 = {"OpenStack-API-Version": "compute 2.19"}
+    assert _listed(http, server_id, v219)["description"] is None
+    http.request("PUT", f"/servers/{server_id}", {"server": {"description": "d"}}, headers=v219)
+    assert _listed(http, server_id, v219)["description"] == "d"
+    assert "description" not in _listed(http, server_id)  # 2.1 again: the 2.1 body
+    http.post(f"/servers/{server_id}/action", {"os-stop": None})
+    http.wait(server_id, "SHUTOFF")
+    assert _listed(http, server_id)["status"] == "SHUTOFF"
+    http.delete(f"/servers/{server_id}")
+    http.wait_gone(server_id)
+    assert _listed(http, server_id) is None
+
+
+def test_tag_filters(http):
+    v226 = {"OpenStack-API-Version": "compute 2.26"}
+    ids = {}
+    for name, tags in (("tag-a", ["a"]), ("tag-ab", ["a", "b"]), ("tag-none", [])):
+        ids[name] = http.create(name)
+        http.wait(ids[name], "ACTIVE")
+        http.request("PUT", f"/servers/{ids[name]}/tags", {"tags": tags}, headers=v226)
+
+    def names(query):
+        status, body, _ = http.get(f"/servers?name=^tag-&{query}", headers=v226)
+        assert status == 200
+        return sorted(s["name"] for s in body["servers"])
+
+    assert names("tags=a") == ["tag-a", "tag-ab"]
+    assert names("tags=a,b") == ["tag-ab"]
+    assert names("tags-any=b") == ["tag-ab"]
+    assert names("not-tags=a,b") == ["tag-a", "tag-none"]
+    assert names("not-tags-any=a") == ["tag-none"]
+    for server_id in ids.values():
+        http.delete(f"/servers/{server_id}")
+    for server_id in ids.values():
+        http.wait_gone(server_id)
