@@ -236,7 +236,8 @@ def main() -> int:
             "`uncached_*`: the same run against a second API server whose list cache fetches and renders "
             "every row per request. `ratio_to_baseline_*`: against the previous results "
             f"({BASELINE['detail_requests_per_s_1_threads']} and "
-            f"{BASELINE['detail_requests_per_s_8_threads']} requests/s, the stdlib server without the cache).\n\n"
+            f"{BASELINE['detail_requests_per_s_8_threads']} requests/s, "
+            "the stdlib server without the cache).\n\n"
         )
         out.write("| metric | value |\n|---|---|\n")
         for key, value in result.items():
