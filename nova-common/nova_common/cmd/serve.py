@@ -25,6 +25,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova_common.api.conf import api_opts
 from nova_common.conductor import conf as core_conf
 from nova_common.rpc import DEFAULT_TRANSPORT_URL, register_messaging_opts, reserve_connections
 from nova_common.virt import rpcapi
@@ -51,32 +52,6 @@ class DriverSpec:
         if not name or (sep and not count.isdigit()):
             raise argparse.ArgumentTypeError(f"--driver {text!r}: expected NAME or NAME=COUNT")
         return cls(name, int(count) if sep else 1)
-
-
-def api_opts() -> list[cfg.Opt]:
-    return [
-        cfg.StrOpt("listen", default="127.0.0.1", help="Address the compute API binds."),
-        cfg.PortOpt("port", default=8774, help="Port of the compute API (0: a free one)."),
-        cfg.FloatOpt(
-            "client_socket_timeout",
-            default=30.0,
-            min=0.1,
-            help="Seconds a client may take to send the rest of a request (a body shorter than its "
-            "Content-Length is dropped after this) or to send the next one on a kept-alive connection.",
-        ),
-        cfg.IntOpt(
-            "threads",
-            default=16,
-            min=1,
-            help="Worker threads of the API's HTTP server (each serves one request at a time).",
-        ),
-        cfg.StrOpt(
-            "auth_token",
-            secret=True,
-            help="Static token every request must carry in X-Auth-Token. Required to bind anything "
-            "but a loopback address; unset: no authentication.",
-        ),
-    ]
 
 
 def base_conf(argv: Sequence[str] = (), prog: str = "nova-common", overrides: dict[str, Any] | None = None):
