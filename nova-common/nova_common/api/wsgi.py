@@ -154,16 +154,20 @@ class APIApplication:
         return Response(200, {"version": self._version_doc(request.base + "/")})
 
 
-def make_app(compute: Any, auth_token: str | None = None, middleware: bool = True) -> Any:
+def make_app(compute: Any, auth_token: str | None = None, middleware: bool = True, conf: Any = None) -> Any:
     """The application; with ``middleware``, wrapped in oslo.middleware's request
-    id and proxy-header (``X-Forwarded-Proto``, ``Forwarded``) filters."""
+    id filter and, given the service's ``conf``, its proxy-header filter
+    (``X-Forwarded-Proto``, ``Forwarded``; on when ``[oslo_middleware]
+    enable_proxy_headers_parsing`` is, as in Nova)."""
     app: Any = APIApplication(compute, auth_token=auth_token)
     if not middleware:
         return app
     from oslo_middleware import http_proxy_to_wsgi, request_id
 
     app = request_id.RequestId(app)
-    return http_proxy_to_wsgi.HTTPProxyToWSGI(app)
+    if conf is not None:
+        app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    return app
 
 
 _ENTRY_LOCK = threading.Lock()
@@ -188,7 +192,7 @@ def _build_entry_app() -> Any:
 
     files = [f for f in os.environ.get("NOVA_COMMON_CONFIG_FILES", "").split(",") if f]
     conf = load_api_config(files)
-    return make_app(ComputeAPI(conf), auth_token=conf.api.auth_token)
+    return make_app(ComputeAPI(conf), auth_token=conf.api.auth_token, conf=conf)
 
 
 __all__ = ["APIApplication", "Fault", "application", "make_app", "__version__"]

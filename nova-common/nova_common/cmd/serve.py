@@ -138,7 +138,7 @@ class AllInOne:
         # The port first: a taken one stops the start before anything runs.
         try:
             self.api = APIServer(
-                make_app(self.compute_api, self.auth_token),
+                make_app(self.compute_api, self.auth_token, conf=self.conf),
                 self.listen,
                 self.port,
                 self.auth_token,
@@ -468,7 +468,7 @@ def api_command(argv: Sequence[str]) -> int:
     compute = ComputeAPI(conf, timeout=conf.conductor.api_timeout)
     try:
         server = APIServer(
-            make_app(compute, conf.api.auth_token),
+            make_app(compute, conf.api.auth_token, conf=conf),
             conf.api.listen,
             conf.api.port,
             conf.api.auth_token,

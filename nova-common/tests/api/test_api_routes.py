@@ -3,6 +3,7 @@ success, 400 (schema), 404, 409 (state), microversions, faults, pagination."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -547,3 +548,52 @@ def test_tag_filters(http):
         http.delete(f"/servers/{server_id}")
     for server_id in ids.values():
         http.wait_gone(server_id)
+
+
+def test_request_id_and_proxy_headers(cloud):
+    from oslo_config import cfg
+
+    from nova_common.api.wsgi import make_app
+
+    conf = cfg.ConfigOpts()
+    conf([], project="nova", default_config_files=[])
+    app = make_app(cloud.compute_api, conf=conf)
+    conf.set_override("enable_proxy_headers_parsing", True, group="oslo_middleware")
+    server = APIServer(app, "127.0.0.1", 0)
+    server.start()
+    try:
+        http = HTTP(server.endpoint)
+        status, body, headers = http.get(
+            "/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "compute.example.org"}
+        )
+        assert status == 200
+        assert body["version"]["links"][0]["href"] == "https://compute.example.org/v2.1/"
+        assert headers["x-openstack-request-id"].startswith("req-")
+    finally:
+        server.stop()
+
+
+def test_wsgi_entry_point(cloud, tmp_path, monkeypatch):
+    """nova_common.api.wsgi:application, as uWSGI or mod_wsgi would load it."""
+    import wsgiref.util
+
+    from nova_common.api import wsgi
+
+    config = tmp_path / "nova.conf"
+    config.write_text(
+        f"[DEFAULT]\ntransport_url = {cloud.conf.transport_url}\n"
+        f"control_exchange = {cloud.conf.control_exchange}\n"
+        f"[conductor]\ntopic = {cloud.conf.conductor.topic}\n"
+    )
+    monkeypatch.setenv("NOVA_COMMON_CONFIG_FILES", str(config))
+    monkeypatch.setattr(wsgi, "_ENTRY_APP", None)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v2.1/flavors"}
+    wsgiref.util.setup_testing_defaults(environ)
+    answered = {}
+    body = b"".join(wsgi.application(environ, lambda status, headers: answered.update(status=status)))
+    assert answered["status"].startswith("200")
+    assert "m1.tiny" in [f["name"] for f in json.loads(body)["flavors"]]
+    app = wsgi._ENTRY_APP
+    while not isinstance(app, wsgi.APIApplication):
+        app = app.application  # through oslo.middleware's filters
+    app.compute.close()
