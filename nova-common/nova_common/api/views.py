@@ -132,12 +132,13 @@ def _flavor_of_server(
 
 
 def host_status(service: dict[str, Any] | None) -> str:
-    """2.16's ``host_status`` (nova.compute.api.API.get_instance_host_status)."""
+    """2.16's ``host_status`` (nova.compute.api.API.get_instance_host_status;
+    nothing is forced down here)."""
     if service is None:
         return ""
-    if service["state"] != "up":
-        return "UNKNOWN" if service.get("last_heartbeat") else "DOWN"
-    return "UP" if service["status"] == "enabled" else "MAINTENANCE"
+    if service["status"] != "enabled":
+        return "MAINTENANCE"
+    return "UP" if service["state"] == "up" else "UNKNOWN"
 
 
 def server_detail(

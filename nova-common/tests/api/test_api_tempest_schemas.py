@@ -133,6 +133,8 @@ def test_reads_at_every_version(clients, at_version, shared_server, version):
     assert server["id"] == shared_server
     assert server["addresses"]["private"][0]["OS-EXT-IPS:type"] == "fixed"
     assert server["security_groups"] == [{"name": "default"}]
+    assert server.get("host_status") == ("UP" if v >= (2, 16) else None)
+    assert ("locked" in server) == (v >= (2, 9)) and ("tags" in server) == (v >= (2, 26))
     assert any(s["id"] == shared_server for s in servers.list_servers(detail=True)["servers"])
     assert any(s["id"] == shared_server for s in servers.list_servers()["servers"])
     assert servers.list_addresses(shared_server)["addresses"]["private"][0]["version"] == 4
