@@ -20,6 +20,8 @@ LOG = logging.getLogger(__name__)
 #: shorter than its Content-Length is dropped after this).
 READ_TIMEOUT_S = 10.0
 DEFAULT_THREADS = 16
+#: The request line and headers together (eventlet's, Nova's former server, allowed 16 KiB a line).
+MAX_HEADER_BYTES = 65536
 
 
 def is_loopback(host: str) -> bool:
@@ -59,8 +61,10 @@ class APIServer:
             server_name="nova-common",
             accepted_queue_size=128,
         )
-        # Larger bodies are answered 413 by cheroot before they are read.
+        # Larger bodies are answered 413 by cheroot before they are read; so are
+        # request lines and headers over MAX_HEADER_BYTES (cheroot's default: no limit).
         self.httpd.max_request_body_size = MAX_BODY_BYTES
+        self.httpd.max_request_header_size = MAX_HEADER_BYTES
         try:
             self.httpd.prepare()
         except OSError as error:

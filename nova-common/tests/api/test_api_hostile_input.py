@@ -130,6 +130,12 @@ def test_body_shorter_than_its_content_length_times_out(api, victim):
     assert HTTP(api.endpoint).server(victim)["metadata"] == {"keep": "me"}
 
 
+def test_oversized_request_line_is_refused(api):
+    head = f"GET /v2.1/servers?name={'a' * 200_000} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    status = assert_refused_quickly(api, lambda: raw_request(api, head))
+    assert status in (413, 414)
+
+
 def test_too_many_metadata_items_is_403(api, victim):
     http = HTTP(api.endpoint)
     status, body, _ = http.post(
