@@ -26,8 +26,8 @@ FETCH_CHUNK = 500
 UUID, STAMP, NAME, VM_STATE, TASK_STATE, HOST = range(6)
 
 
-def stamp_of(row: dict[str, Any]) -> str:
-    return row["updated_at"] or row["created_at"]
+#: (stamp, row): a row fetched after its stamp was read, so at least as new as the stamp.
+Entry = tuple[str, dict[str, Any]]
 
 
 class ServerListCache:
@@ -47,24 +47,29 @@ class ServerListCache:
             self._forget_all_but(stamps)
         return stamps
 
-    def rows(self, stamps: list[list[Any]]) -> list[dict[str, Any]]:
-        """The rows of these stamps (fetched when changed); a row deleted since is left out."""
+    def rows(self, stamps: list[list[Any]]) -> list[Entry]:
+        """(stamp, row) of these stamps, the row fetched when its stamp changed; a row
+        deleted since is left out. A row stored under an older stamp than its own is
+        fetched again next time: never the reverse."""
         with self._lock:
-            stale = [
-                s[UUID] for s in stamps if not self.reuse or self._rows.get(s[UUID], ("",))[0] != s[STAMP]
-            ]
-        for start in range(0, len(stale), FETCH_CHUNK):
-            fetched = self.compute.instances(stale[start : start + FETCH_CHUNK])
+            stale = {
+                s[UUID]: s[STAMP]
+                for s in stamps
+                if not self.reuse or self._rows.get(s[UUID], ("",))[0] != s[STAMP]
+            }
+        wanted = list(stale)
+        for start in range(0, len(wanted), FETCH_CHUNK):
+            fetched = self.compute.instances(wanted[start : start + FETCH_CHUNK])
             with self._lock:
                 for row in fetched:
-                    self._rows[row["uuid"]] = (stamp_of(row), row)
+                    self._rows[row["uuid"]] = (stale[row["uuid"]], row)
         with self._lock:
             entries = [self._rows.get(s[UUID]) for s in stamps]
-        return [entry[1] for entry in entries if entry is not None]
+        return [entry for entry in entries if entry is not None]
 
     def bodies(
         self,
-        rows: list[dict[str, Any]],
+        entries: list[Entry],
         base: str,
         version: tuple[int, int],
         catalog: views.Catalog,
@@ -73,9 +78,9 @@ class ServerListCache:
         """Each row's server body as JSON, rendered once per stamp and context."""
         flavors = catalog.key()
         out = []
-        for row in rows:
+        for stamp, row in entries:
             status = views.host_status(services.get(row["host"])) if services is not None else None
-            key = (row["uuid"], stamp_of(row), base, version, status, flavors)
+            key = (row["uuid"], stamp, base, version, status, flavors)
             body = self._bodies.get(key) if self.reuse else None
             if body is None:
                 body = json.dumps(views.server_detail(base, row, catalog, version, services)).encode()

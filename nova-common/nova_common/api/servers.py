@@ -96,7 +96,7 @@ class ServersController:
         }
         if not filters:
             return stamps
-        tags_of = {r["uuid"]: set(r.get("tags") or []) for r in self.cache.rows(stamps)}
+        tags_of = {r["uuid"]: set(r.get("tags") or []) for _, r in self.cache.rows(stamps)}
 
         def wanted(tags: set[str]) -> bool:
             return (
@@ -121,12 +121,12 @@ class ServersController:
 
     def detail(self, request: Request) -> Response:
         page, following = paginate(request, self._stamps(request), lambda s: s[server_list.UUID])
-        rows = self.cache.rows(page)
+        entries = self.cache.rows(page)
         catalog = views.Catalog(self.compute.flavors())
         services = None
         if request.at_least(2, 16):
             services = {s["host"]: s for s in self.compute.services()}
-        bodies = self.cache.bodies(rows, request.base, request.version, catalog, services)
+        bodies = self.cache.bodies(entries, request.base, request.version, catalog, services)
         raw = b'{"servers": [' + b", ".join(bodies) + b"]"
         links = next_links(request, "servers/detail", following)
         if links:
