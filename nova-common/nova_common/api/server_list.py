@@ -40,6 +40,7 @@ class ServerListCache:
         self._lock = threading.Lock()
         self._rows: dict[str, tuple[str, dict[str, Any]]] = {}
         self._bodies: dict[tuple[Any, ...], bytes] = {}
+        self._bodies_kept = 0  # how many the last pruning kept
 
     def stamps(self, host: str | None = None) -> list[list[Any]]:
         stamps = self.compute.instance_stamps(host)
@@ -94,5 +95,8 @@ class ServerListCache:
         with self._lock:
             if len(self._rows) > len(live):
                 self._rows = {uuid: entry for uuid, entry in self._rows.items() if uuid in live}
-            if len(self._bodies) > 2 * len(live) + 64:
+            # Pruning walks every body: only once they doubled since the last one (bodies
+            # of several microversions or endpoints are all current).
+            if len(self._bodies) > 2 * max(self._bodies_kept, len(live)) + 64:
                 self._bodies = {k: v for k, v in self._bodies.items() if live.get(k[0]) == k[1]}
+                self._bodies_kept = len(self._bodies)

@@ -597,3 +597,29 @@ def test_wsgi_entry_point(cloud, tmp_path, monkeypatch):
     while not isinstance(app, wsgi.APIApplication):
         app = app.application  # through oslo.middleware's filters
     app.compute.close()
+
+
+def test_list_cache_forgets_what_is_gone():
+    """Rows of deleted instances and bodies of old stamps are dropped."""
+    from nova_common.api.server_list import ServerListCache
+
+    class Compute:
+        stamps = [["u1", "t1", "a", "active", None, "h"], ["u2", "t1", "b", "active", None, "h"]]
+
+        def instance_stamps(self, host=None):
+            return [list(s) for s in self.stamps]
+
+        def instances(self, uuids):
+            by_uuid = {s[0]: s for s in self.stamps}
+            return [{"uuid": u, "stamp": by_uuid[u][1]} for u in uuids if u in by_uuid]
+
+    compute = Compute()
+    cache = ServerListCache(compute)
+    assert [r["uuid"] for _, r in cache.rows(cache.stamps())] == ["u1", "u2"]
+    compute.stamps = [["u1", "t2", "a", "active", None, "h"]]
+    (entry,) = cache.rows(cache.stamps())
+    assert entry[0] == "t2" and entry[1]["stamp"] == "t2" and set(cache._rows) == {"u1"}
+    cache._bodies = {("u1", "t1", "b", (2, 1), None, ()): b"old", ("u1", "t2", "b", (2, 1), None, ()): b"new"}
+    cache._bodies.update({(f"x{i}", "t", "b", (2, 1), None, ()): b"" for i in range(100)})
+    cache.stamps()
+    assert list(cache._bodies.values()) == [b"new"]
