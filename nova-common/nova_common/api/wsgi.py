@@ -94,7 +94,7 @@ class APIApplication:
             raise Fault(error.status, error.message) from None
         self._authenticate(request)
         request.base = host_url + "/v2.1"
-        sub = path[len("/v2.1") :]
+        sub = _without_project_id(path[len("/v2.1") :])
         allowed = []
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(sub)
@@ -152,6 +152,19 @@ class APIApplication:
 
     def show_version(self, request: Request) -> Response:
         return Response(200, {"version": self._version_doc(request.base + "/")})
+
+
+#: A project id in the path (``/v2.1/{project_id}/servers``, how a Keystone catalog
+#: often names the endpoint; optional since 2.18, accepted at every version as Nova does).
+_PROJECT_ID = re.compile(r"/[0-9a-fA-F-]{1,64}(?=/)")
+_COLLECTIONS = ("/servers", "/flavors", "/images", "/limits", "/os-")
+
+
+def _without_project_id(sub: str) -> str:
+    if sub.startswith(_COLLECTIONS):
+        return sub
+    match = _PROJECT_ID.match(sub)
+    return sub[match.end() :] if match else sub
 
 
 def make_app(compute: Any, auth_token: str | None = None, middleware: bool = True, conf: Any = None) -> Any:

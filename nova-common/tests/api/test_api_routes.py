@@ -623,3 +623,11 @@ def test_list_cache_forgets_what_is_gone():
     cache._bodies.update({(f"x{i}", "t", "b", (2, 1), None, ()): b"" for i in range(100)})
     cache.stamps()
     assert list(cache._bodies.values()) == [b"new"]
+
+
+def test_project_id_in_the_path_is_accepted(http):
+    project = uuid.uuid4().hex
+    status, body, _ = http.get(f"/{project}/flavors")
+    assert status == 200 and "m1.tiny" in [f["name"] for f in body["flavors"]]
+    assert http.get(f"/{project}/servers/detail")[0] == 200
+    assert http.get(f"/{project}/nothing")[0] == 404
