@@ -7,6 +7,7 @@ conductor, scheduler and database, for the core's own sample config.
 
 from __future__ import annotations
 
+from nova_common.api import conf as api_conf
 from nova_common.conductor import conf as core_conf
 from nova_common.scaffold import conf as scaffold_conf
 from nova_common.virt import rpcapi
@@ -21,5 +22,5 @@ def list_opts() -> list[tuple[str | None, list]]:
 
 
 def list_core_opts() -> list[tuple[str | None, list]]:
-    # Listing them imports only oslo.config, not the core extra.
-    return core_conf.list_opts()
+    # Listing them imports only oslo.config, not the core or api extra.
+    return [*core_conf.list_opts(), ("api", api_conf.api_opts())]

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Benchmark of the compute REST API (issue 6), on the all-in-one with the fake driver.
+"""Benchmark of the compute REST API (issues 6 and 15), on the all-in-one with the fake driver.
 
-In this process: ``nova-common serve``'s AllInOne (API on 127.0.0.1, the
-conductor, three fake compute services, kombu+memory, SQLite).
+In this process: ``nova-common serve``'s AllInOne (API on cheroot, 127.0.0.1,
+the conductor, three fake compute services, kombu+memory, SQLite).
 
 * list: ``GET /v2.1/servers/detail`` with 1,000 ACTIVE servers (quick: 200),
-  requests/s from 1 and from 8 client threads (one HTTP/1.0 connection per
-  request, as the stdlib server serves them), and the mean latency;
-* where one list request goes: the conductor RPC ``list_instances`` (of which
-  the database read), rendering, JSON encoding, each timed alone;
+  requests/s from 1 and from 8 client threads (a new connection per request),
+  the mean and p95 latency; once as served (the list cache of
+  nova_common.api.server_list reusing unchanged rows and bodies) and, in the
+  same run, on a second API server whose cache fetches and renders every row
+  on every request (what a list cost before the cache): their ratio;
+* where one uncached list request goes: the conductor RPC ``list_instances``
+  (of which the database read), rendering, JSON encoding, each timed alone,
+  and the stamps RPC a cached list makes instead;
 * boot: create-to-ACTIVE latency through the API (``POST /servers``, then
   ``GET /servers/{id}`` every 5 ms until ACTIVE), p50/p95/max over 200 boots
   (quick: 40) from 4 client threads.
@@ -65,6 +69,11 @@ class Client:
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+#: The previous results (tools/bench/results/api.md before issue 15): the stdlib
+#: server, every row fetched over RPC and rendered per request.
+BASELINE = {"detail_requests_per_s_1_threads": 7.8, "detail_requests_per_s_8_threads": 6.2}
 
 
 def list_rate(client: Client, threads: int, window: float) -> dict:
@@ -137,6 +146,7 @@ def main() -> int:
         compute_overrides={"fake.vcpus": 2000},
     )
     aio.start(wait_for_hosts=60)
+    load_before = os.getloadavg()[0]
     try:
         client = Client(aio.endpoint)
         # Boot latency first, on an empty cloud, then fill it for the list.
@@ -173,6 +183,7 @@ def main() -> int:
             timed.value = value
             return round((time.perf_counter() - start) / repeat * 1000, 1)
 
+        result["detail_rpc_instance_stamps_ms"] = timed(aio.compute_api.instance_stamps)
         result["detail_rpc_list_instances_ms"] = timed(aio.compute_api.list)
         rows, catalog = timed.value, views.Catalog(aio.compute_api.flavors())
         result["detail_db_list_instances_ms"] = timed(aio.conductor.db.list_instances)
@@ -180,9 +191,26 @@ def main() -> int:
             lambda: [views.server_detail("http://h/v2.1", r, catalog) for r in rows]
         )
         result["detail_json_encode_ms"] = timed(lambda: json.dumps({"servers": timed.value}))
-        for threads in (1, 8):
-            rate = list_rate(client, threads, window)
-            result.update({f"detail_{k}_{threads}_threads": v for k, v in rate.items()})
+        from nova_common.api.server import APIServer
+        from nova_common.api.wsgi import make_app
+
+        uncached_app = make_app(aio.compute_api, middleware=False)
+        uncached_app.servers.cache.reuse = False
+        uncached = APIServer(uncached_app, "127.0.0.1", 0)
+        uncached.start()
+        try:
+            for threads in (1, 8):
+                rate = list_rate(client, threads, window)
+                result.update({f"detail_{k}_{threads}_threads": v for k, v in rate.items()})
+                rate = list_rate(Client(uncached.endpoint), threads, window)
+                result.update({f"uncached_detail_{k}_{threads}_threads": v for k, v in rate.items()})
+                key = f"detail_requests_per_s_{threads}_threads"
+                result[f"same_run_ratio_{threads}_threads"] = round(
+                    result[key] / result["uncached_" + key], 1
+                )
+                result[f"ratio_to_baseline_{threads}_threads"] = round(result[key] / BASELINE[key], 1)
+        finally:
+            uncached.stop()
         result.update(
             {
                 "boots": boots,
@@ -192,6 +220,8 @@ def main() -> int:
                 "create_to_active_max_ms": round(max(latencies) * 1000, 1),
             }
         )
+        # The machine is shared: what else ran is part of the numbers.
+        result["load_average_1min_before_after"] = f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
     finally:
         aio.stop()
     print(json.dumps(result), flush=True)
@@ -202,8 +232,15 @@ def main() -> int:
         out.write("# Compute REST API benchmark\n\n")
         out.write(
             f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, all-in-one in one process (API on "
-            "wsgiref's threading server, conductor, 3 fake compute services, kombu+memory, SQLite)"
+            "cheroot, conductor, 3 fake compute services, kombu+memory, SQLite)"
             f"{', quick run' if args.quick else ''}. See bench_api.py for the method.\n\n"
+        )
+        out.write(
+            "`uncached_*`: the same run against a second API server whose list cache fetches and renders "
+            "every row per request. `ratio_to_baseline_*`: against the previous results "
+            f"({BASELINE['detail_requests_per_s_1_threads']} and "
+            f"{BASELINE['detail_requests_per_s_8_threads']} requests/s, "
+            "the stdlib server without the cache).\n\n"
         )
         out.write("| metric | value |\n|---|---|\n")
         for key, value in result.items():

@@ -1,21 +1,31 @@
-"""JSON schemas of the request bodies (Draft 7; additionalProperties false everywhere)."""
+"""JSON schemas of the request bodies (Draft 7; additionalProperties false
+everywhere), with Nova's parameter types (nova.api.validation.parameter_types)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-_NAME = {
+#: Nova's ``name``: printable, no leading or trailing whitespace (format checked
+#: in nova_common.api.common).
+_NAME = {"type": "string", "format": "name", "minLength": 1, "maxLength": 255}
+#: Nova's flavor names: printable, at least one character that is not a space.
+_NAME_WITH_SPACES = {
     "type": "string",
+    "format": "name_with_leading_trailing_spaces",
     "minLength": 1,
     "maxLength": 255,
-    "pattern": r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
 }
+_DESCRIPTION = {"type": ["string", "null"], "format": "printable", "minLength": 0, "maxLength": 255}
 _REF = {"type": ["string", "integer"], "minLength": 1, "maxLength": 1024}
+METADATA_KEY = "^[a-zA-Z0-9-_:. ]{1,255}$"
+_METADATA_VALUE = {"type": "string", "maxLength": 255, "format": "no_nul"}
 _METADATA = {
     "type": "object",
-    "patternProperties": {"^.{1,255}$": {"type": "string", "maxLength": 255}},
+    "patternProperties": {METADATA_KEY: _METADATA_VALUE},
     "additionalProperties": False,
 }
+_TAG = {"type": "string", "pattern": "^[^,/]*$", "minLength": 1, "maxLength": 60}
 _UUID = {"type": "string", "format": "uuid", "pattern": "^[0-9a-fA-F-]{36}$"}
 _NULL_OR_EMPTY = {"type": ["null", "object"], "maxProperties": 0}
 
@@ -38,8 +48,8 @@ SERVER_CREATE = _body(
             "imageRef": _REF,
             "flavorRef": _REF,
             "metadata": _METADATA,
-            # Accepted for compatibility and ignored: there is no networking,
-            # no key pairs, security groups or availability zones but "nova".
+            # Accepted for compatibility and ignored: there is one network,
+            # no security groups and no availability zones but "nova".
             "networks": {"oneOf": [{"type": "string", "enum": ["auto", "none"]}, {"type": "array"}]},
             "availability_zone": {"type": "string", "enum": ["nova"]},
             "security_groups": {"type": "array"},
@@ -52,10 +62,81 @@ SERVER_CREATE = _body(
     },
 )
 
-SERVER_UPDATE = _body(
-    "server",
-    {"type": "object", "properties": {}, "additionalProperties": False},
+_NETWORK = {
+    "type": "object",
+    "properties": {
+        "fixed_ip": {"type": "string", "format": "ipv4"},
+        "port": {"type": ["string", "null"], "format": "uuid"},
+        "uuid": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+
+def server_create(version: tuple[int, int]) -> dict[str, Any]:
+    """Nova's ``POST /servers`` body at ``version``: 2.19 description, 2.32
+    network tags, 2.37 networks required ("auto", "none" or a list with UUIDs)."""
+    schema = copy.deepcopy(SERVER_CREATE)
+    server = schema["properties"]["server"]
+    server["properties"]["key_name"] = {"type": "string", "minLength": 1, "maxLength": 255}
+    server["properties"]["networks"] = {"type": "array", "items": copy.deepcopy(_NETWORK)}
+    network = server["properties"]["networks"]["items"]
+    if version >= (2, 19):
+        server["properties"]["description"] = _DESCRIPTION
+    if version >= (2, 32):
+        network["properties"]["tag"] = {"type": "string", "pattern": "^[^,/]*$", "maxLength": 60}
+    if version >= (2, 37):
+        network["properties"]["uuid"] = {"type": "string", "format": "uuid"}
+        server["properties"]["networks"] = {
+            "oneOf": [server["properties"]["networks"], {"type": "string", "enum": ["none", "auto"]}]
+        }
+        server["required"] = [*server["required"], "networks"]
+    return schema
+
+
+def server_update(version: tuple[int, int]) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "name": _NAME,
+        "accessIPv4": {"type": "string", "format": "ipv4"},
+        "accessIPv6": {"type": "string", "format": "ipv6"},
+        "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
+    }
+    if version >= (2, 19):
+        properties["description"] = _DESCRIPTION
+    return _body("server", {"type": "object", "properties": properties, "additionalProperties": False})
+
+
+METADATA_SET = _body("metadata", _METADATA)
+METADATA_ITEM = _body(
+    "meta",
+    {
+        "type": "object",
+        "patternProperties": {METADATA_KEY: _METADATA_VALUE},
+        "additionalProperties": False,
+        "minProperties": 1,
+        "maxProperties": 1,
+    },
 )
+TAGS_SET = _body("tags", {"type": "array", "items": _TAG, "maxItems": 50})
+TAG = _TAG
+
+_KEYPAIR_NAME = {
+    "allOf": [_NAME, {"type": "string", "pattern": r"^[_\- a-zA-Z0-9]+$", "minLength": 1, "maxLength": 255}]
+}
+
+
+def keypair_create(version: tuple[int, int]) -> dict[str, Any]:
+    """2.2: ``type`` (ssh, x509); 2.10: ``user_id`` (an admin's for another user)."""
+    properties: dict[str, Any] = {"name": _KEYPAIR_NAME, "public_key": {"type": "string"}}
+    if version >= (2, 2):
+        properties["type"] = {"type": "string", "enum": ["ssh", "x509"]}
+    if version >= (2, 10):
+        properties["user_id"] = {"type": "string"}
+    return _body(
+        "keypair",
+        {"type": "object", "properties": properties, "required": ["name"], "additionalProperties": False},
+    )
+
 
 REBOOT = _body(
     "reboot",
@@ -123,7 +204,7 @@ FLAVOR_CREATE = _body(
     {
         "type": "object",
         "properties": {
-            "name": _NAME,
+            "name": _NAME_WITH_SPACES,
             "id": {"type": ["string", "null"], "minLength": 1, "maxLength": 255, "pattern": r"^[\w\.\- ]*$"},
             "ram": _POSITIVE,
             "vcpus": _POSITIVE,
@@ -137,3 +218,7 @@ FLAVOR_CREATE = _body(
         "additionalProperties": False,
     },
 )
+
+#: Nova's default metadata_items quota: more is 403.
+MAX_METADATA_ITEMS = 128
+MAX_TAGS = 50

@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from typing import Any
@@ -34,9 +36,27 @@ ACTIONS: dict[str, tuple[dict[str, Any], str]] = {
 
 
 class APIError(Exception):
+    """An error answer of the API (``status`` its HTTP code)."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
+
+
+class ClientError(APIError):
+    """What went wrong on this side: no connection, a wait that ended elsewhere."""
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+        self.status = 0
+
+
+class Ambiguous(APIError):
+    """A name more than one resource has (reported as a 409 would be)."""
+
+    def __init__(self, kind: str, ref: str, candidates: list[dict[str, Any]]) -> None:
+        listed = ", ".join(f"{c['id']} ({c.get('status', '')})".replace(" ()", "") for c in candidates)
+        super().__init__(409, f"{len(candidates)} {kind}s are named {ref!r}: {listed}; use an id")
 
 
 class Client:
@@ -44,10 +64,31 @@ class Client:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self._discovered = bool(re.search(r"/v2(\.\d+)?$", self.url))
+
+    def discover(self) -> None:
+        """A base URL without ``/v2.1``: ask it for its versions (as openstacksdk does)
+        and use the current one's link."""
+        if self._discovered:
+            return
+        self._discovered = True
+        status, body = self._send("GET", self.url + "/", None)
+        versions = (body or {}).get("versions") or ([body["version"]] if body and "version" in body else [])
+        for version in versions:
+            if version.get("status") == "CURRENT" and version["id"].startswith("v2"):
+                self.url = next(link["href"] for link in version["links"] if link["rel"] == "self").rstrip(
+                    "/"
+                )
+                return
+        raise ClientError(f"no compute API v2.1 found at {self.url} (version discovery answered {status})")
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        self.discover()
+        return self._send(method, self.url + path, body)
+
+    def _send(self, method: str, url: str, body: Any) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request = urllib.request.Request(url, data=data, method=method)
         request.add_header("Accept", "application/json")
         if data is not None:
             request.add_header("Content-Type", "application/json")
@@ -65,8 +106,9 @@ class Client:
             except (ValueError, StopIteration, KeyError, TypeError, AttributeError):
                 message = raw.decode(errors="replace") or error.reason
             raise APIError(error.code, message) from None
-        except urllib.error.URLError as error:
-            raise APIError(0, f"cannot reach {self.url}: {error.reason}") from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ClientError(f"cannot reach the compute API at {self.url}: {reason}") from None
 
     def get(self, path: str) -> Any:
         return self.request("GET", path)[1]
@@ -78,11 +120,20 @@ class Client:
             if error.status != 404:
                 raise
         matches = [s for s in self.get("/servers/detail")["servers"] if s["name"] == ref]
-        if len(matches) != 1:
-            raise APIError(
-                404, f"no server with id or name {ref!r}" if not matches else f"{ref!r} is ambiguous"
-            )
+        if not matches:
+            raise APIError(404, f"no server with id or name {ref!r}")
+        if len(matches) > 1:
+            raise Ambiguous("server", ref, matches)
         return matches[0]
+
+    def drivers(self) -> dict[str, dict[str, Any]]:
+        """This system's driver data per host (``/os-compute-drivers``; not in Nova's bodies)."""
+        try:
+            return {d["host"]: d for d in self.get("/os-compute-drivers")["compute_drivers"]}
+        except APIError as error:
+            if error.status != 404:
+                raise
+            return {}  # a Nova cloud: there is no such resource
 
 
 # -- output -------------------------------------------------------------------------
@@ -137,10 +188,10 @@ def wait_for(client: Client, server_id: str, want: str | None, timeout: float, d
         if not deleted and state[1] is None and state[0] not in ("BUILD", "REBOOT", "HARD_REBOOT"):
             if want and state[0] != want:
                 fault = server.get("fault", {}).get("message", "")
-                raise APIError(0, f"server {server_id} is {state[0]}, expected {want}. {fault}".strip())
+                raise ClientError(f"server {server_id} is {state[0]}, expected {want}. {fault}".strip())
             return server
         if time.monotonic() > deadline:
-            raise APIError(0, f"timed out after {timeout}s waiting for {server_id} (now {state[0]})")
+            raise ClientError(f"timed out after {timeout}s waiting for {server_id} (now {state[0]})")
         time.sleep(0.2)
 
 
@@ -240,6 +291,9 @@ def image_command(client: Client, args: argparse.Namespace) -> int:
 
 def service_command(client: Client, args: argparse.Namespace) -> int:
     services = client.get("/os-services")["services"]
+    drivers = client.drivers()
+    for service in services:
+        service.update({k: v for k, v in drivers.get(service["host"], {}).items() if k != "host"})
     columns = ["ID", "Binary", "Host", "Status", "State", "Updated At", "Driver", "Driver Version"]
     rows = [
         {
@@ -259,10 +313,17 @@ def service_command(client: Client, args: argparse.Namespace) -> int:
 
 
 def hypervisor_command(client: Client, args: argparse.Namespace) -> int:
+    drivers = client.drivers()
+
+    def with_driver(hypervisor: dict[str, Any]) -> dict[str, Any]:
+        driver = drivers.get(hypervisor["service"]["host"], {})
+        return {**hypervisor, **{k: v for k, v in driver.items() if k not in ("host", "hypervisor_id")}}
+
     if args.action == "show":
-        emit(args, client.get(f"/os-hypervisors/{args.hypervisor}")["hypervisor"], [])
+        ref = urllib.parse.quote(args.hypervisor, safe="")
+        emit(args, with_driver(client.get(f"/os-hypervisors/{ref}")["hypervisor"]), [])
         return 0
-    hypervisors = client.get("/os-hypervisors/detail")["hypervisors"]
+    hypervisors = [with_driver(h) for h in client.get("/os-hypervisors/detail")["hypervisors"]]
     columns = ["ID", "Hypervisor Hostname", "Hypervisor Type", "State", "Status", "Driver", "VMs"]
     rows = [
         {
@@ -366,6 +427,8 @@ def run(argv: Sequence[str]) -> int:
     except APIError as error:
         print(f"nova-common: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 130
     except BrokenPipeError:  # e.g. piped into head
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -92,8 +92,25 @@ def conductor_command(argv: Sequence[str]) -> int:
     return 0
 
 
+#: oslo.config's own options, accepted before the subcommand too (as nova-manage does).
+_CONFIG_OPTIONS = ("--config-file", "--config-dir")
+
+
+def _config_options_first(argv: list[str]) -> list[str]:
+    """``--config-file F db sync`` -> ``db sync --config-file F``."""
+    moved: list[str] = []
+    while argv and argv[0].split("=", 1)[0] in _CONFIG_OPTIONS:
+        option = argv.pop(0)
+        moved.append(option)
+        if "=" not in option and argv:
+            moved.append(argv.pop(0))
+    if not moved or not argv:
+        return moved + argv
+    return [argv[0], *moved, *argv[1:]] if argv[0] not in ("db",) else [*argv[:2], *moved, *argv[2:]]
+
+
 def run(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _config_options_first(list(sys.argv[1:] if argv is None else argv))
     parser = argparse.ArgumentParser(
         prog="nova-common", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -25,12 +25,14 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova_common.api.conf import api_opts
 from nova_common.conductor import conf as core_conf
 from nova_common.rpc import DEFAULT_TRANSPORT_URL, register_messaging_opts, reserve_connections
 from nova_common.virt import rpcapi
 
 LOG = logging.getLogger(__name__)
 
+DEFAULT_STATE_DIR = ".nova-common"
 DEFAULT_IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"  # "cirros", seeded by the first migration
 
 #: Options given to in-process compute services of each driver (embedded mode).
@@ -50,19 +52,6 @@ class DriverSpec:
         if not name or (sep and not count.isdigit()):
             raise argparse.ArgumentTypeError(f"--driver {text!r}: expected NAME or NAME=COUNT")
         return cls(name, int(count) if sep else 1)
-
-
-def api_opts() -> list[cfg.Opt]:
-    return [
-        cfg.StrOpt("listen", default="127.0.0.1", help="Address the compute API binds."),
-        cfg.PortOpt("port", default=8774, help="Port of the compute API (0: a free one)."),
-        cfg.StrOpt(
-            "auth_token",
-            secret=True,
-            help="Static token every request must carry in X-Auth-Token. Required to bind anything "
-            "but a loopback address; unset: no authentication.",
-        ),
-    ]
 
 
 def base_conf(argv: Sequence[str] = (), prog: str = "nova-common", overrides: dict[str, Any] | None = None):
@@ -131,7 +120,7 @@ class AllInOne:
     # -- lifecycle -------------------------------------------------------------
 
     def start(self, wait_for_hosts: float = 60.0) -> None:
-        from nova_common.api.server import APIServer
+        from nova_common.api.server import APIServer, PortInUse
         from nova_common.api.wsgi import make_app
         from nova_common.compute.api import ComputeAPI
         from nova_common.conductor.rpcapi import get_core_transport
@@ -145,6 +134,19 @@ class AllInOne:
         hosts = sum(spec.count for spec in self.drivers)
         reserve_connections(self.conf, conductor_publishers(self.conf) + 4 * hosts)
         self.transport = get_core_transport(self.conf)
+        self.compute_api = ComputeAPI(self.conf, self.transport, timeout=self.conf.conductor.api_timeout)
+        # The port first: a taken one stops the start before anything runs.
+        try:
+            self.api = APIServer(
+                make_app(self.compute_api, self.auth_token, conf=self.conf),
+                self.listen,
+                self.port,
+                self.auth_token,
+                threads=self.conf.api.threads,
+                read_timeout=self.conf.api.client_socket_timeout,
+            )
+        except PortInUse as error:
+            raise PortInUse(f"{error} (choose another with --port, or --port 0 for a free one)") from None
         db = Database(core_conf.database_connection(self.conf))
         migration.db_sync(db.engine)
         self.conductor = ConductorService(self.conf, self.transport, db)
@@ -160,10 +162,6 @@ class AllInOne:
                 else:
                     self._start_process(host, spec.name)
                 self.hosts.append((host, spec.name))
-        self.compute_api = ComputeAPI(self.conf, self.transport, timeout=self.conf.conductor.api_timeout)
-        self.api = APIServer(
-            make_app(self.compute_api, self.auth_token), self.listen, self.port, self.auth_token
-        )
         self.api.start()
         if wait_for_hosts:
             self.wait_for_hosts(wait_for_hosts)
@@ -257,6 +255,8 @@ class AllInOne:
         if self.api is not None:
             self.api.stop()
             self.api = None
+        if self.compute_api is not None:
+            self.compute_api.close()
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -303,7 +303,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--state-dir",
-        default=os.path.join(os.getcwd(), ".nova-common"),
+        default=DEFAULT_STATE_DIR,
         help="SQLite database, logs, compute service configs (default: ./.nova-common)",
     )
     parser.add_argument("--port", type=int, default=8774, help="API port (0: a free one; default 8774)")
@@ -341,11 +341,41 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
+#: What ``serve`` imports from the ``api`` extra (and the ``core`` extra it pulls in).
+API_EXTRA_MODULES = ("sqlalchemy", "alembic", "jsonschema", "webob", "cheroot", "regex", "oslo_middleware")
+
+
+def missing_api_extra() -> str | None:
+    """The first module of the ``api`` extra that is not installed, if any."""
+    import importlib.util
+
+    return next((m for m in API_EXTRA_MODULES if importlib.util.find_spec(m) is None), None)
+
+
+def make_state_dir(path: str, default: bool) -> str:
+    """Create the state directory; the default one (in the working directory, often
+    a checkout) gets a ``.gitignore`` of its own so git never lists it."""
+    path = os.path.abspath(path)
+    os.makedirs(path, exist_ok=True)
+    ignore = os.path.join(path, ".gitignore")
+    if default and not os.path.exists(ignore):
+        with open(ignore, "w") as out:
+            out.write("# created by nova-common serve: its state directory\n*\n")
+    return path
+
+
 def serve_command(argv: Sequence[str]) -> int:
     args = parse_args(argv)
+    missing = missing_api_extra()
+    if missing:
+        print(
+            f"nova-common serve: {missing} is not installed; serve needs the api extra: "
+            "pip install 'nova-common[api]'",
+            file=sys.stderr,
+        )
+        return 2
     logging.register_options(cfg.CONF)
-    state_dir = os.path.abspath(args.state_dir)
-    os.makedirs(state_dir, exist_ok=True)
+    state_dir = make_state_dir(args.state_dir, default=args.state_dir == DEFAULT_STATE_DIR)
     cfg.CONF(
         ["--log-file", os.path.join(state_dir, "nova-common.log")], project="nova", default_config_files=[]
     )
@@ -438,7 +468,12 @@ def api_command(argv: Sequence[str]) -> int:
     compute = ComputeAPI(conf, timeout=conf.conductor.api_timeout)
     try:
         server = APIServer(
-            make_app(compute, conf.api.auth_token), conf.api.listen, conf.api.port, conf.api.auth_token
+            make_app(compute, conf.api.auth_token, conf=conf),
+            conf.api.listen,
+            conf.api.port,
+            conf.api.auth_token,
+            threads=conf.api.threads,
+            read_timeout=conf.api.client_socket_timeout,
         )
     except (ValueError, OSError) as error:
         print(f"nova-common api: {error}", file=sys.stderr)
@@ -454,3 +489,10 @@ def api_command(argv: Sequence[str]) -> int:
     server.stop()
     compute.close()
     return 0
+
+
+def load_api_config(config_files: Sequence[str]) -> cfg.ConfigOpts:
+    """The options of ``nova-common api`` from these files (for the WSGI entry point)."""
+    conf = base_conf([a for f in config_files for a in ("--config-file", f)], prog="nova-common api")
+    logging.setup(conf, "nova")
+    return conf

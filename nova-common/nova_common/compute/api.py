@@ -88,8 +88,14 @@ class ComputeAPI:
         image: str = DEFAULT_IMAGE,
         metadata: dict[str, str] | None = None,
         wait: bool = True,
+        description: str | None = None,
+        key_name: str | None = None,
     ) -> dict[str, Any]:
-        accepted = self.rpc.call("create_instance", name=name, flavor=flavor, image=image, metadata=metadata)
+        # Only what is set travels: a conductor without these arguments still serves the rest.
+        extra = {k: v for k, v in (("description", description), ("key_name", key_name)) if v is not None}
+        accepted = self.rpc.call(
+            "create_instance", name=name, flavor=flavor, image=image, metadata=metadata, **extra
+        )
         if not wait:
             return accepted
         self.wait_for_action(accepted["uuid"], accepted["request_id"])
@@ -138,11 +144,24 @@ class ComputeAPI:
     def detach_volume(self, instance_uuid: str, volume_id: str, wait: bool = True) -> dict[str, Any]:
         return self._act(instance_uuid, "detach_volume", wait, volume_id=volume_id)
 
+    def update(self, instance_uuid: str, **values: Any) -> dict[str, Any]:
+        """Set ``name``, ``description``, ``metadata`` or ``tags`` (each replaced whole)."""
+        return self.rpc.call("update_instance", instance_uuid=instance_uuid, values=values)
+
     def show(self, instance_uuid: str) -> dict[str, Any]:
         return self.rpc.call("show_instance", instance_uuid=instance_uuid)
 
     def list(self, host: str | None = None, include_deleted: bool = False) -> list[dict[str, Any]]:
         return self.rpc.call("list_instances", host=host, include_deleted=include_deleted)
+
+    def instance_stamps(self, host: str | None = None) -> list[list[Any]]:
+        """``[uuid, stamp, name, vm_state, task_state, host]`` per live instance, oldest
+        first; the stamp changes whenever the row does."""
+        return self.rpc.call("list_instance_stamps", host=host)
+
+    def instances(self, uuids: list[str]) -> list[dict[str, Any]]:
+        """The live instances among ``uuids``."""
+        return self.rpc.call("get_instances", uuids=uuids)
 
     def count_by_state(self) -> dict[str, int]:
         return self.rpc.call("count_instances")
@@ -174,6 +193,23 @@ class ComputeAPI:
 
     def create_image(self, name: str, **values: Any) -> dict[str, Any]:
         return self.rpc.call("create_image", name=name, **values)
+
+    def create_keypair(
+        self, name: str, public_key: str | None = None, key_type: str = "ssh", user_id: str | None = None
+    ) -> dict[str, Any]:
+        """Import ``public_key``, or generate one (the result has ``private_key`` then)."""
+        return self.rpc.call(
+            "create_keypair", name=name, public_key=public_key, key_type=key_type, user_id=user_id
+        )
+
+    def keypairs(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        return self.rpc.call("list_keypairs", user_id=user_id)
+
+    def show_keypair(self, name: str, user_id: str | None = None) -> dict[str, Any]:
+        return self.rpc.call("show_keypair", name=name, user_id=user_id)
+
+    def delete_keypair(self, name: str, user_id: str | None = None) -> None:
+        self.rpc.call("delete_keypair", name=name, user_id=user_id)
 
     def services(self) -> list[dict[str, Any]]:
         return self.rpc.call("list_services")

@@ -23,6 +23,7 @@ import oslo_messaging
 from oslo_log import log as logging
 
 from nova_common.compute import exceptions as core_exc
+from nova_common.conductor import keypairs, server_fields
 from nova_common.conductor.manager import ConductorManager, InvalidReport, UnregisteredHost
 from nova_common.conductor.rpcapi import CONDUCTOR_API_NAMESPACE, CONDUCTOR_API_VERSION
 from nova_common.virt import exceptions as virt_exc
@@ -146,8 +147,34 @@ class ConductorAPIEndpoint:
 
     # instances
     @_api
-    def create_instance(self, ctxt: Any, name: Any, flavor: Any, image: Any, metadata: Any = None) -> Any:
-        return self.manager.create_instance(name, flavor, image, metadata, request_id=_request_id(ctxt))
+    def create_instance(
+        self,
+        ctxt: Any,
+        name: Any,
+        flavor: Any,
+        image: Any,
+        metadata: Any = None,
+        description: Any = None,
+        key_name: Any = None,
+        user_id: Any = None,
+    ) -> Any:
+        extra = server_fields.check({"description": description}) if description is not None else {}
+        if key_name is not None:
+            keypairs.get(self.db, user_id or keypairs.DEFAULT_USER, key_name)
+            extra["key_name"] = key_name
+        return self.manager.create_instance(
+            name, flavor, image, metadata, request_id=_request_id(ctxt), extra=extra
+        )
+
+    @_api
+    def update_instance(self, ctxt: Any, instance_uuid: Any, values: Any) -> Any:
+        """Set a server's name, description, metadata (whole) or tags (whole)."""
+        checked = server_fields.check(values)
+        self.manager._get(instance_uuid)
+        updated = self.db.cas_instance(instance_uuid, None, None, checked)
+        if updated is None:
+            raise core_exc.NotFound(field="instance", value=instance_uuid)
+        return updated
 
     @_api
     def instance_action(self, ctxt: Any, instance_uuid: Any, action: Any, args: Any = None) -> Any:
@@ -162,6 +189,17 @@ class ConductorAPIEndpoint:
     @_api
     def list_instances(self, ctxt: Any, host: Any = None, include_deleted: bool = False) -> Any:
         return self.db.list_instances(host=host, include_deleted=bool(include_deleted))
+
+    @_api
+    def list_instance_stamps(self, ctxt: Any, host: Any = None) -> Any:
+        """What the API's list cache checks its rows against (db.instance_stamps)."""
+        return self.db.instance_stamps(host=host)
+
+    @_api
+    def get_instances(self, ctxt: Any, uuids: Any) -> Any:
+        if not isinstance(uuids, list) or not all(isinstance(u, str) for u in uuids):
+            raise core_exc.Invalid(field="uuids", value=uuids, reason="must be a list of UUIDs")
+        return self.db.list_instances(uuids=uuids)
 
     @_api
     def count_instances(self, ctxt: Any) -> Any:
@@ -290,6 +328,25 @@ class ConductorAPIEndpoint:
                 status="active",
             )
         )
+
+    # key pairs
+    @_api
+    def create_keypair(
+        self, ctxt: Any, name: Any, public_key: Any = None, key_type: Any = "ssh", user_id: Any = None
+    ) -> Any:
+        return keypairs.create(self.db, user_id or keypairs.DEFAULT_USER, name, public_key, key_type)
+
+    @_api
+    def list_keypairs(self, ctxt: Any, user_id: Any = None) -> Any:
+        return self.db.list_keypairs(user_id or keypairs.DEFAULT_USER)
+
+    @_api
+    def show_keypair(self, ctxt: Any, name: Any, user_id: Any = None) -> Any:
+        return keypairs.get(self.db, user_id or keypairs.DEFAULT_USER, name)
+
+    @_api
+    def delete_keypair(self, ctxt: Any, name: Any, user_id: Any = None) -> Any:
+        keypairs.delete(self.db, user_id or keypairs.DEFAULT_USER, name)
 
     # services
     @_api

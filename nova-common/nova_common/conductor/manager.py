@@ -371,7 +371,9 @@ class ConductorManager:
         project_id: str | None = None,
         user_id: str | None = None,
         request_id: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """``extra``: checked columns of migration 0002 (description, key_name)."""
         if not isinstance(name, str) or not _NAME.fullmatch(name) or not name.strip():
             raise core_exc.Invalid(
                 field="name", value=name, reason="must be 1-255 characters without control characters"
@@ -438,6 +440,7 @@ class ConductorManager:
             volumes={},
             attempts=0,
             tried_hosts=[],
+            **(extra or {}),
         )
         # The claim inserts the instance on the host it found room on, in one
         # transaction: a refused create leaves no row behind, and the row is

@@ -698,3 +698,65 @@ class Database:
                     .order_by(models.InstanceFault.id)
                 )
             ]
+
+    # -- key pairs (migration 0002) --------------------------------------------------
+
+    def create_keypair(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """Insert a key pair; None when the user already has one of that name."""
+        with self.writer() as session:
+            exists = session.scalars(
+                select(models.KeyPair).where(
+                    models.KeyPair.user_id == values["user_id"], models.KeyPair.name == values["name"]
+                )
+            ).first()
+            if exists is not None:
+                return None
+            keypair = models.KeyPair(**values, created_at=now())
+            session.add(keypair)
+            session.flush()
+            return keypair.to_dict()
+
+    def list_keypairs(self, user_id: str) -> list[dict[str, Any]]:
+        with self.reader() as session:
+            query = (
+                select(models.KeyPair).where(models.KeyPair.user_id == user_id).order_by(models.KeyPair.name)
+            )
+            return [k.to_dict() for k in session.scalars(query)]
+
+    def get_keypair(self, user_id: str, name: str) -> dict[str, Any] | None:
+        with self.reader() as session:
+            keypair = session.scalars(
+                select(models.KeyPair).where(models.KeyPair.user_id == user_id, models.KeyPair.name == name)
+            ).first()
+            return None if keypair is None else keypair.to_dict()
+
+    def delete_keypair(self, user_id: str, name: str) -> bool:
+        with self.writer() as session:
+            keypair = session.scalars(
+                select(models.KeyPair).where(models.KeyPair.user_id == user_id, models.KeyPair.name == name)
+            ).first()
+            if keypair is None:
+                return False
+            session.delete(keypair)
+            return True
+
+    # -- what the API's server list cache reads ------------------------------------------
+
+    def instance_stamps(self, host: str | None = None) -> list[list[Any]]:
+        """``[uuid, stamp, name, vm_state, task_state, host]`` of every live instance,
+        oldest first; ``stamp`` (updated_at, else created_at) changes with every write."""
+        c = _INSTANCES.c
+        query = (
+            select(
+                c.uuid, func.coalesce(c.updated_at, c.created_at), c.name, c.vm_state, c.task_state, c.host
+            )
+            .where(c.deleted == 0)
+            .order_by(c.id)
+        )
+        if host is not None:
+            query = query.where(c.host == host)
+        with self.engine.connect() as connection:
+            return [
+                [uuid, stamp.isoformat() if isinstance(stamp, datetime.datetime) else stamp, *rest]
+                for uuid, stamp, *rest in connection.execute(query)
+            ]

@@ -27,14 +27,15 @@ def serve(tmp_path_factory):
 def test_boots_on_libvirt_and_fake(serve):
     http = HTTP(serve.endpoint)
     hypervisors = {h["service"]["host"]: h for h in http.get("/os-hypervisors/detail")[1]["hypervisors"]}
-    assert {h["driver_name"] for h in hypervisors.values()} == {"fake", "libvirt"}
-    libvirt_host = next(host for host, h in hypervisors.items() if h["driver_name"] == "libvirt")
+    drivers_of = {d["host"]: d for d in http.get("/os-compute-drivers")[1]["compute_drivers"]}
+    assert {drivers_of[host]["driver_name"] for host in hypervisors} == {"fake", "libvirt"}
+    libvirt_host = next(host for host in hypervisors if drivers_of[host]["driver_name"] == "libvirt")
     assert hypervisors[libvirt_host]["hypervisor_type"] == "TEST"
-    assert "volume_attach" not in hypervisors[libvirt_host]["capabilities"]
+    assert "volume_attach" not in drivers_of[libvirt_host]["capabilities"]
 
     ids = [http.create(f"e2e-{i}") for i in range(6)]
     servers = [http.wait(server_id, "ACTIVE", timeout=60) for server_id in ids]
-    drivers = {hypervisors[s["OS-EXT-SRV-ATTR:host"]]["driver_name"] for s in servers}
+    drivers = {drivers_of[s["OS-EXT-SRV-ATTR:host"]]["driver_name"] for s in servers}
     assert drivers == {"fake", "libvirt"}, [s["OS-EXT-SRV-ATTR:host"] for s in servers]
 
     on_libvirt = next(s["id"] for s in servers if s["OS-EXT-SRV-ATTR:host"] == libvirt_host)

@@ -5,28 +5,31 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 
 import pytest
 from api_helpers import ServeProcess, console_script
 
+from nova_common.cmd import serve
+
 
 @pytest.fixture(scope="module")
-def serve(tmp_path_factory):
+def serve_process(tmp_path_factory):
     process = ServeProcess(str(tmp_path_factory.mktemp("serve-cli")))
     yield process
     assert process.stop() == 0
 
 
 @pytest.fixture(scope="module")
-def cli(serve):
+def cli(serve_process):
     def run(*args: str, check: bool = True, env_url: bool = False) -> subprocess.CompletedProcess:
         env = dict(os.environ)
         argv = [*console_script("nova-common")]
         if env_url:
-            env["OS_COMPUTE_URL"] = serve.endpoint
+            env["OS_COMPUTE_URL"] = serve_process.endpoint
         else:
-            argv += ["--os-compute-url", serve.endpoint]
+            argv += ["--os-compute-url", serve_process.endpoint]
         result = subprocess.run([*argv, *args], capture_output=True, text=True, timeout=120, env=env)
         if check:
             assert result.returncode == 0, result.stderr + result.stdout
@@ -96,7 +99,80 @@ def test_unreachable_endpoint():
         text=True,
         timeout=60,
     )
-    assert result.returncode == 1 and "cannot reach" in result.stderr
+    assert result.returncode == 1
+    assert "cannot reach the compute API at http://127.0.0.1:9/v2.1" in result.stderr
+    assert "HTTP" not in result.stderr
+
+
+def test_ambiguous_name_lists_the_candidates(cli):
+    ids = [
+        json.loads(cli("server", "create", "twin", "--flavor", "1", "--no-wait", "-f", "json").stdout)["id"]
+        for _ in range(2)
+    ]
+    result = cli("server", "show", "twin", check=False)
+    assert result.returncode == 1 and "HTTP 409" in result.stderr
+    assert all(server_id in result.stderr for server_id in ids) and "use an id" in result.stderr
+    for server_id in ids:
+        cli("server", "delete", server_id)
+
+
+def test_base_url_without_version_is_discovered(cli, serve_process):
+    root = serve_process.endpoint.rsplit("/v2.1", 1)[0]
+    result = cli("--os-compute-url", root, "flavor", "list", "-f", "json")
+    assert "m1.tiny" in [f["name"] for f in json.loads(result.stdout)]
+
+
+def test_hypervisor_show_by_listed_name_shows_the_driver(cli):
+    listed = json.loads(cli("hypervisor", "list", "-f", "json").stdout)
+    name = listed[0]["hypervisor_hostname"]
+    shown = json.loads(cli("hypervisor", "show", name, "-f", "json").stdout)
+    assert shown["id"] == listed[0]["id"]
+    assert shown["driver_name"] == "fake" and shown["virt_api_version"] and "power" in shown["capabilities"]
+    assert "fake " in cli("hypervisor", "list").stdout  # the Driver column: name and version
+
+
+def test_serve_on_a_busy_port_names_it_and_starts_nothing(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [*console_script("nova-common"), "serve", "--port", str(port), "--state-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port}" in result.stderr and "--port" in result.stderr, result.stderr
+    assert not (tmp_path / "nova.sqlite").exists()  # nothing started: not even the database
+
+
+def test_config_file_before_the_subcommand(tmp_path):
+    config = tmp_path / "nova.conf"
+    config.write_text(f"[DEFAULT]\nstate_path = {tmp_path}/state\n")
+    for argv in (["--config-file", str(config), "db", "sync"], [f"--config-file={config}", "db", "version"]):
+        result = subprocess.run(
+            [*console_script("nova-common"), *argv], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "state" / "nova.sqlite").exists()
+
+
+def test_default_state_dir_is_ignored_by_git(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = serve.make_state_dir(serve.DEFAULT_STATE_DIR, default=True)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], capture_output=True, text=True
+    )
+    assert os.path.isdir(path) and status.stdout == ""
+    assert not os.path.exists(serve.make_state_dir(str(tmp_path / "mine"), default=False) + "/.gitignore")
+
+
+def test_serve_without_the_api_extra_names_it(monkeypatch, capsys):
+    monkeypatch.setattr(serve, "API_EXTRA_MODULES", ("no_such_module_of_the_api_extra",))
+    assert serve.serve_command(["--state-dir", "unused"]) == 2
+    assert "pip install 'nova-common[api]'" in capsys.readouterr().err
 
 
 def test_api_command_refuses_open_bind_without_token(tmp_path):

@@ -33,7 +33,8 @@ def pg_url():
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    # No driver suffix: SQLAlchemy 2.1 maps plain postgresql:// to psycopg (3), in the core extra.
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     with admin.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')

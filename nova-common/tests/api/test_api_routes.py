@@ -3,6 +3,7 @@ success, 400 (schema), 404, 409 (state), microversions, faults, pagination."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -16,9 +17,9 @@ from nova_common.api.server import APIServer
 
 def test_version_discovery(http):
     status, body, headers = http.get(http.root + "/")
-    assert status == 300
+    assert status == 200  # as Nova (300 is for a path it does not know)
     (version,) = body["versions"]
-    assert version["id"] == "v2.1" and version["min_version"] == "2.1" and version["version"] == "2.1"
+    assert version["id"] == "v2.1" and version["min_version"] == "2.1" and version["version"] == "2.47"
     assert version["links"][0]["href"] == http.endpoint + "/"
     status, body, headers = http.get("/")
     assert status == 200
@@ -33,7 +34,6 @@ def test_version_discovery(http):
     [
         {},
         {"OpenStack-API-Version": "compute 2.1"},
-        {"OpenStack-API-Version": "compute latest"},
         {"OpenStack-API-Version": "identity 3.5, compute 2.1"},
         {"X-OpenStack-Nova-API-Version": "2.1"},
     ],
@@ -45,9 +45,24 @@ def test_microversion_accepted(http, headers):
 
 
 @pytest.mark.parametrize(
+    "headers, version",
+    [
+        ({"OpenStack-API-Version": "compute latest"}, "2.47"),
+        ({"OpenStack-API-Version": "compute 2.19"}, "2.19"),
+        ({"X-OpenStack-Nova-API-Version": "2.47"}, "2.47"),
+    ],
+)
+def test_microversion_above_2_1(http, headers, version):
+    status, _, got = http.get("/flavors", headers=headers)
+    assert status == 200
+    assert got["OpenStack-API-Version"] == f"compute {version}"
+    assert got["X-OpenStack-Nova-API-Version"] == version
+
+
+@pytest.mark.parametrize(
     "headers",
     [
-        {"OpenStack-API-Version": "compute 2.2"},
+        {"OpenStack-API-Version": "compute 2.48"},
         {"OpenStack-API-Version": "compute 2.96"},
         {"OpenStack-API-Version": "compute 1.0"},
         {"OpenStack-API-Version": "compute 3.0"},
@@ -58,7 +73,7 @@ def test_microversion_out_of_range_is_406(http, headers):
     status, body, got = http.get("/servers", headers=headers)
     assert status == 406
     assert body["computeFault"]["code"] == 406
-    assert "maximum is 2.1" in body["computeFault"]["message"]
+    assert "maximum is 2.47" in body["computeFault"]["message"]
     assert "Vary" in got
 
 
@@ -112,7 +127,7 @@ def test_server_create_by_link_refs(http):
 
 
 def test_server_create_accepts_compat_fields(http):
-    server_id = http.create("compat", networks="none", min_count=1, max_count=1, availability_zone="nova")
+    server_id = http.create("compat", networks=[], min_count=1, max_count=1, availability_zone="nova")
     http.wait(server_id, "ACTIVE")
     http.delete(f"/servers/{server_id}")
 
@@ -263,7 +278,10 @@ def test_servers_pagination_and_filters(http, cloud):
     http.wait(ids[0], "SHUTOFF")
     status, body, _ = http.get("/servers/detail?status=SHUTOFF&name=^page-")
     assert [s["id"] for s in body["servers"]] == [ids[0]]
-    assert http.get("/servers?status=BOGUS")[0] == 400
+    # An unknown status: no servers before 2.38, 400 from 2.38 on (as Nova).
+    status, body, _ = http.get("/servers?status=BOGUS")
+    assert status == 200 and body["servers"] == []
+    assert http.get("/servers?status=BOGUS", headers={"OpenStack-API-Version": "compute 2.38"})[0] == 400
     host = http.server(ids[1])["OS-EXT-SRV-ATTR:host"]
     status, body, _ = http.get(f"/servers/detail?host={host}&name=^page-")
     assert body["servers"] and all(s["OS-EXT-SRV-ATTR:host"] == host for s in body["servers"])
@@ -390,8 +408,12 @@ def test_hypervisors(http, cloud):
     assert len(ours) == 3
     for hypervisor in ours:
         assert hypervisor["hypervisor_type"] == "fake" and hypervisor["state"] == "up"
-        assert hypervisor["driver_name"] == "fake" and hypervisor["driver_version"]
-        assert "power" in hypervisor["capabilities"] and hypervisor["vcpus"] > 0
+        assert hypervisor["vcpus"] > 0 and "driver_name" not in hypervisor
+        # The driver's release lives in this system's own resource.
+        status, body, _ = http.get(f"/os-compute-drivers/{hypervisor['service']['host']}")
+        driver = body["compute_driver"]
+        assert driver["driver_name"] == "fake" and driver["driver_version"]
+        assert "power" in driver["capabilities"] and driver["hypervisor_id"] == hypervisor["id"]
     status, body, _ = http.get(f"/os-hypervisors/{ours[0]['id']}")
     assert status == 200 and body["hypervisor"]["id"] == ours[0]["id"]
     assert http.get("/os-hypervisors/99999")[0] == 404
@@ -408,7 +430,7 @@ def test_services(http, cloud):
             and service["state"] == "up"
             and service["status"] == "enabled"
         )
-        assert service["driver_name"] == "fake" and service["capabilities"] and service["virt_api_version"]
+        assert "driver_name" not in service and "forced_down" not in service  # forced_down: 2.11
     host = ours[0]["host"]
     status, body, _ = http.get(f"/os-services?host={host}")
     assert [s["host"] for s in body["services"]] == [host]
@@ -432,7 +454,7 @@ def test_static_token(cloud):
         assert status == 401 and body["unauthorized"]["code"] == 401
         assert bad.get("/servers")[0] == 401
         assert good.get("/servers")[0] == 200
-        assert anonymous.get(anonymous.root + "/")[0] == 300  # version discovery stays open
+        assert anonymous.get(anonymous.root + "/")[0] == 200  # version discovery stays open
     finally:
         server.stop()
 
@@ -474,3 +496,138 @@ def test_no_valid_host_is_409(http):
         "/servers", {"server": {"name": "x", "flavorRef": body["flavor"]["id"], "imageRef": IMAGE}}
     )
     assert status == 409 and "No valid host" in body["conflictingRequest"]["message"]
+
+
+def _listed(http, server_id, headers=None):
+    status, body, _ = http.get("/servers/detail", headers=headers or {})
+    assert status == 200
+    return next((s for s in body["servers"] if s["id"] == server_id), None)
+
+
+def test_detail_list_shows_every_change_at_once(http):
+    """The list reuses rendered bodies: every write must show in the next list."""
+    server_id = http.create("cached")
+    http.wait(server_id, "ACTIVE")
+    assert _listed(http, server_id)["metadata"] == {}
+    http.request("PUT", f"/servers/{server_id}/metadata", {"metadata": {"k": "v"}})
+    assert _listed(http, server_id)["metadata"] == {"k": "v"}
+    http.request("PUT", f"/servers/{server_id}", {"server": {"name": "renamed"}})
+    assert _listed(http, server_id)["name"] == "renamed"
+    v219 = {"OpenStack-API-Version": "compute 2.19"}
+    assert _listed(http, server_id, v219)["description"] is None
+    http.request("PUT", f"/servers/{server_id}", {"server": {"description": "d"}}, headers=v219)
+    assert _listed(http, server_id, v219)["description"] == "d"
+    assert "description" not in _listed(http, server_id)  # 2.1 again: the 2.1 body
+    http.post(f"/servers/{server_id}/action", {"os-stop": None})
+    http.wait(server_id, "SHUTOFF")
+    assert _listed(http, server_id)["status"] == "SHUTOFF"
+    http.delete(f"/servers/{server_id}")
+    http.wait_gone(server_id)
+    assert _listed(http, server_id) is None
+
+
+def test_tag_filters(http):
+    v226 = {"OpenStack-API-Version": "compute 2.26"}
+    ids = {}
+    for name, tags in (("tag-a", ["a"]), ("tag-ab", ["a", "b"]), ("tag-none", [])):
+        ids[name] = http.create(name)
+        http.wait(ids[name], "ACTIVE")
+        http.request("PUT", f"/servers/{ids[name]}/tags", {"tags": tags}, headers=v226)
+
+    def names(query):
+        status, body, _ = http.get(f"/servers?name=^tag-&{query}", headers=v226)
+        assert status == 200
+        return sorted(s["name"] for s in body["servers"])
+
+    assert names("tags=a") == ["tag-a", "tag-ab"]
+    assert names("tags=a,b") == ["tag-ab"]
+    assert names("tags-any=b") == ["tag-ab"]
+    assert names("not-tags=a,b") == ["tag-a", "tag-none"]
+    assert names("not-tags-any=a") == ["tag-none"]
+    for server_id in ids.values():
+        http.delete(f"/servers/{server_id}")
+    for server_id in ids.values():
+        http.wait_gone(server_id)
+
+
+def test_request_id_and_proxy_headers(cloud):
+    from oslo_config import cfg
+
+    from nova_common.api.wsgi import make_app
+
+    conf = cfg.ConfigOpts()
+    conf([], project="nova", default_config_files=[])
+    app = make_app(cloud.compute_api, conf=conf)
+    conf.set_override("enable_proxy_headers_parsing", True, group="oslo_middleware")
+    server = APIServer(app, "127.0.0.1", 0)
+    server.start()
+    try:
+        http = HTTP(server.endpoint)
+        status, body, headers = http.get(
+            "/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "compute.example.org"}
+        )
+        assert status == 200
+        assert body["version"]["links"][0]["href"] == "https://compute.example.org/v2.1/"
+        assert headers["x-openstack-request-id"].startswith("req-")
+    finally:
+        server.stop()
+
+
+def test_wsgi_entry_point(cloud, tmp_path, monkeypatch):
+    """nova_common.api.wsgi:application, as uWSGI or mod_wsgi would load it."""
+    import wsgiref.util
+
+    from nova_common.api import wsgi
+
+    config = tmp_path / "nova.conf"
+    config.write_text(
+        f"[DEFAULT]\ntransport_url = {cloud.conf.transport_url}\n"
+        f"control_exchange = {cloud.conf.control_exchange}\n"
+        f"[conductor]\ntopic = {cloud.conf.conductor.topic}\n"
+    )
+    monkeypatch.setenv("NOVA_COMMON_CONFIG_FILES", str(config))
+    monkeypatch.setattr(wsgi, "_ENTRY_APP", None)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v2.1/flavors"}
+    wsgiref.util.setup_testing_defaults(environ)
+    answered = {}
+    body = b"".join(wsgi.application(environ, lambda status, headers: answered.update(status=status)))
+    assert answered["status"].startswith("200")
+    assert "m1.tiny" in [f["name"] for f in json.loads(body)["flavors"]]
+    app = wsgi._ENTRY_APP
+    while not isinstance(app, wsgi.APIApplication):
+        app = app.application  # through oslo.middleware's filters
+    app.compute.close()
+
+
+def test_list_cache_forgets_what_is_gone():
+    """Rows of deleted instances and bodies of old stamps are dropped."""
+    from nova_common.api.server_list import ServerListCache
+
+    class Compute:
+        stamps = [["u1", "t1", "a", "active", None, "h"], ["u2", "t1", "b", "active", None, "h"]]
+
+        def instance_stamps(self, host=None):
+            return [list(s) for s in self.stamps]
+
+        def instances(self, uuids):
+            by_uuid = {s[0]: s for s in self.stamps}
+            return [{"uuid": u, "stamp": by_uuid[u][1]} for u in uuids if u in by_uuid]
+
+    compute = Compute()
+    cache = ServerListCache(compute)
+    assert [r["uuid"] for _, r in cache.rows(cache.stamps())] == ["u1", "u2"]
+    compute.stamps = [["u1", "t2", "a", "active", None, "h"]]
+    (entry,) = cache.rows(cache.stamps())
+    assert entry[0] == "t2" and entry[1]["stamp"] == "t2" and set(cache._rows) == {"u1"}
+    cache._bodies = {("u1", "t1", "b", (2, 1), None, ()): b"old", ("u1", "t2", "b", (2, 1), None, ()): b"new"}
+    cache._bodies.update({(f"x{i}", "t", "b", (2, 1), None, ()): b"" for i in range(100)})
+    cache.stamps()
+    assert list(cache._bodies.values()) == [b"new"]
+
+
+def test_project_id_in_the_path_is_accepted(http):
+    project = uuid.uuid4().hex
+    status, body, _ = http.get(f"/{project}/flavors")
+    assert status == 200 and "m1.tiny" in [f["name"] for f in body["flavors"]]
+    assert http.get(f"/{project}/servers/detail")[0] == 200
+    assert http.get(f"/{project}/nothing")[0] == 404

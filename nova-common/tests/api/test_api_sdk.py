@@ -1,7 +1,10 @@
-"""openstacksdk, unmodified, drives a server through its whole lifecycle
-against a running ``nova-common serve`` (a subprocess)."""
+"""openstacksdk, unmodified, negotiates the API's maximum microversion and
+drives a server through its whole lifecycle at it against a running
+``nova-common serve`` (a subprocess)."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from api_helpers import FLAVOR, IMAGE, ServeProcess
@@ -19,6 +22,13 @@ def serve(tmp_path_factory):
 @pytest.fixture(scope="module")
 def conn(serve):
     return openstack.connect(auth_type="none", compute_endpoint_override=serve.endpoint)
+
+
+def test_negotiates_the_maximum(conn):
+    assert conn.compute.get_endpoint_data().max_microversion == (2, 47)
+    # openstacksdk uses the highest version both it and the server know.
+    (flavor,) = [f for f in conn.compute.flavors() if f.id == FLAVOR]
+    assert flavor.microversion == "2.47"
 
 
 def _wait(conn, server, status):
@@ -50,10 +60,24 @@ def test_hypervisors_and_services(conn):
 
 def test_server_lifecycle(conn):
     server = conn.compute.create_server(
-        name="sdk-1", flavor_id=FLAVOR, image_id=IMAGE, metadata={"role": "web"}
+        name="sdk-1", flavor_id=FLAVOR, image_id=IMAGE, metadata={"role": "web"}, networks="auto"
     )
     server = _wait(conn, server, "ACTIVE")
+    assert server.microversion == "2.47"
     assert server.compute_host.startswith("fake-") and server.metadata == {"role": "web"}
+    # 2.47: the flavor embedded in the server.
+    assert server.flavor.original_name == "m1.tiny" and server.flavor.vcpus >= 1
+    server = conn.compute.update_server(server, name="sdk-1", description="web tier")
+    assert conn.compute.get_server(server.id).description == "web tier"
+    conn.compute.set_server_metadata(server, tier="front")
+    assert conn.compute.get_server_metadata(server).metadata == {"role": "web", "tier": "front"}
+    conn.compute.delete_server_metadata(server, ["tier"])
+    assert conn.compute.get_server_metadata(server).metadata == {"role": "web"}
+    (ip,) = conn.compute.server_ips(server)
+    assert ip.network_label == "private" and ip.version == 4 and ip.address.startswith("10.")
+    actions = list(conn.compute.server_actions(server))
+    assert [a.action for a in actions] == ["create"]
+    assert conn.compute.get_server_action(actions[0].request_id, server).request_id == actions[0].request_id
     assert "sdk-1" in [s.name for s in conn.compute.servers()]
     assert conn.compute.find_server("sdk-1").id == server.id
 
@@ -94,4 +118,58 @@ def test_server_lifecycle(conn):
 
 def test_bad_request_surfaces(conn):
     with pytest.raises(openstack.exceptions.BadRequestException, match="flavor"):
-        conn.compute.create_server(name="x", flavor_id="no-such-flavor", image_id=IMAGE)
+        conn.compute.create_server(name="x", flavor_id="no-such-flavor", image_id=IMAGE, networks="none")
+    with pytest.raises(openstack.exceptions.BadRequestException, match="networks"):
+        conn.compute.create_server(name="x", flavor_id=FLAVOR, image_id=IMAGE)  # required from 2.37
+
+
+def test_limits_keypairs_zones_uptime(conn):
+    limits = conn.compute.get_limits()
+    assert limits.absolute.server_meta == 128 and limits.absolute.instances == -1
+    keypair = conn.compute.create_keypair(name="sdk-key")
+    assert keypair.private_key and keypair.fingerprint
+    assert "sdk-key" in [k.name for k in conn.compute.keypairs()]
+    conn.compute.delete_keypair("sdk-key")
+    assert [z.name for z in conn.compute.availability_zones()] == ["nova"]
+    hypervisor = next(iter(conn.compute.hypervisors()))
+    assert " up " in conn.compute.get_hypervisor_uptime(hypervisor).uptime
+
+
+novaclient = pytest.importorskip("novaclient", reason="python-novaclient is not installed")
+
+
+def test_novaclient_lifecycle_at_the_maximum(serve):
+    from keystoneauth1 import noauth
+    from keystoneauth1 import session as ks_session
+    from novaclient import api_versions
+    from novaclient import client as nova_client
+
+    session = ks_session.Session(auth=noauth.NoAuth(endpoint=serve.endpoint))
+    nova = nova_client.Client("2.1", session=session, endpoint_override=serve.endpoint)
+    version = api_versions.discover_version(nova, api_versions.APIVersion("2.latest"))
+    assert version == api_versions.APIVersion("2.47")
+    nova = nova_client.Client(version, session=session, endpoint_override=serve.endpoint)
+    server = nova.servers.create(
+        "nova-1", image=IMAGE, flavor=FLAVOR, nics="auto", description="by novaclient"
+    )
+    deadline = time.monotonic() + 30
+    while nova.servers.get(server.id).status != "ACTIVE":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    server = nova.servers.get(server.id)
+    assert server.description == "by novaclient" and server.flavor["original_name"] == "m1.tiny"
+    nova.servers.set_meta(server, {"k": "v"})
+    assert nova.servers.get(server.id).metadata == {"k": "v"}
+    nova.servers.stop(server)
+    while nova.servers.get(server.id).status != "SHUTOFF":
+        assert time.monotonic() < deadline + 30
+        time.sleep(0.1)
+    assert [a.action for a in nova.instance_action.list(server)][:2] == ["stop", "create"]
+    assert nova.servers.ips(server)["private"][0]["version"] == 4
+    assert nova.limits.get().to_dict()["absolute"]["maxServerMeta"] == 128
+    assert nova.hypervisors.statistics().count >= 3
+    nova.servers.delete(server)
+    with pytest.raises(novaclient.exceptions.NotFound):
+        while True:
+            nova.servers.get(server.id)
+            time.sleep(0.1)

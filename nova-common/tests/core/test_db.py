@@ -38,7 +38,7 @@ def test_db_sync_command_uses_state_path(tmp_path):
         [script, "db", "sync", "--config-file", str(config)], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    assert "database at revision 0001" in out.stdout
+    assert f"database at revision {migration.head()}" in out.stdout
     assert (tmp_path / "state" / "nova.sqlite").exists()
 
 
