@@ -10,7 +10,7 @@ import uuid
 import pytest
 from common_test_helpers import RABBIT_URL, make_conf, rabbit_available
 
-from nova_common.rpc import get_transport
+from nova_common.messaging.transport import get_transport
 from nova_common.scaffold.loader import DriverLoadError, load_driver_class
 from nova_common.virt.rpcapi import VirtAPIClient
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import oslo_messaging
 
 from nova_common import objects
-from nova_common.rpc import ObjectSerializer
+from nova_common.messaging.serializer import ObjectSerializer
 
 CONDUCTOR_TOPIC = "conductor"
 REPORT_API_VERSION = "1.0"
