@@ -1,8 +1,9 @@
 """Options for oslo-config-generator, in two namespaces.
 
 ``nova_common``: what a compute service reads (the scaffold, the virt RPC
-client); drivers' sample configs build on it. ``nova_common.core``: the
-conductor, scheduler and database, for the core's own sample config.
+client, ``[messaging]``); drivers' sample configs build on it.
+``nova_common.core``: the conductor, scheduler and database, for the core's
+own sample config.
 """
 
 from __future__ import annotations

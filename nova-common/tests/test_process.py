@@ -52,11 +52,17 @@ def test_compute_process_serves_and_stops_on_sigterm(tmp_path):
         env=env,
     )
     try:
+        output = []
         for line in process.stdout:
+            output.append(line)
             if "serving host" in line:
                 break
         else:
             pytest.fail(f"compute process exited with {process.wait()} before serving")
+        # A driver's compute service patches neither kombu nor oslo.messaging
+        # unless configured to, and started messaging before loading it.
+        assert any("Messaging patches in effect (service process): none" in line for line in output), output
+        assert not any("Eventlet is deprecated" in line for line in output), output
         conf = make_conf("test-client")
         transport = get_transport(conf, RABBIT_URL)
         try:
