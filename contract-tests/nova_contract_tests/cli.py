@@ -23,6 +23,7 @@ def _run(args: argparse.Namespace) -> int:
         host=args.host,
         rpc_timeout=args.rpc_timeout,
         operations=args.operation or [],
+        report_topic=args.report_topic,
     )
     try:
         config.validate()
@@ -129,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--config-file", action="append", help="oslo.config file for the driver (repeatable)")
     where.add_argument("--transport-url", help="black-box: transport URL of a running compute service")
     where.add_argument("--host", help="black-box: the compute service's host name")
+    where.add_argument(
+        "--report-topic",
+        help="black-box: the service's [compute] conductor_topic; the kit then plays the core on it "
+        "and checks the report channel (no conductor may serve that topic)",
+    )
     run.add_argument("--rpc-timeout", type=int, default=120, help="seconds to wait for one RPC answer")
     run.add_argument("--operation", action="append", help="only scenarios of this operation (repeatable)")
     run.add_argument("--json-report", metavar="PATH", help="write the JSON report here")

@@ -29,6 +29,15 @@ class KitConfig:
     operations: list[str] = dataclasses.field(default_factory=list)
     #: Prefix of instance display names, so an operator can spot kit leftovers.
     name_prefix: str = "contract-kit"
+    #: Black-box only: the service's ``[compute] conductor_topic``. The kit then
+    #: plays the core's side of the report channel on it (no real conductor may
+    #: serve that topic) and checks registration, heartbeats, resource reports
+    #: and lifecycle events. Unset: those checks are skipped, saying why.
+    report_topic: str | None = None
+    #: The object manifest the kit answers the service's registration with, that
+    #: is, the versions it asks the service to report objects at (default: the
+    #: kit's own). Every object the service sends must be at or below these.
+    core_object_versions: dict[str, str] | None = None
 
     @property
     def mode(self) -> str:
@@ -41,6 +50,11 @@ class KitConfig:
         if self.transport_url and not self.host:
             raise ValueError(
                 f"host: black-box mode needs the compute host name (transport_url={self.transport_url!r})"
+            )
+        if self.report_topic and not self.transport_url:
+            raise ValueError(
+                "report_topic: the report channel is checked black-box only "
+                f"(report_topic={self.report_topic!r})"
             )
         if not self.transport_url and not self.driver:
             raise ValueError("driver: give a driver (in-process) or transport_url + host (black-box)")

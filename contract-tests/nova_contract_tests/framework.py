@@ -23,7 +23,7 @@ from typing import Any
 from nova_common import objects
 from nova_common.objects import base as obj_base
 from nova_common.objects.fields import PowerState
-from nova_common.virt import api
+from nova_common.virt import api, report_api
 from nova_common.virt import exceptions as exc
 from nova_contract_tests.config import KitConfig
 from nova_contract_tests.targets import Target
@@ -59,7 +59,8 @@ class Scenario:
     @property
     def capabilities(self) -> tuple[str, ...]:
         """Every capability the scenario needs advertised."""
-        own = api.OPERATIONS[self.operation].capability
+        op = api.OPERATIONS.get(self.operation)
+        own = op.capability if op is not None else None
         needed = list(self.requires)
         if own and self.when_missing is None:
             needed.insert(0, own)
@@ -85,9 +86,11 @@ def scenario(
     requires: tuple[str, ...] = (),
     when_missing: str | None = None,
 ) -> Callable[[Callable[[ScenarioContext], None]], Callable[[ScenarioContext], None]]:
-    """Register a scenario of ``operation`` (which must be in the spec)."""
-    if operation not in api.OPERATIONS:
-        raise ValueError(f"operation: {operation!r} is not in the virt API spec")
+    """Register a scenario of ``operation``: a virt API operation, or
+    ``report.<message>`` for a message of the compute-report API (both must be
+    in the spec)."""
+    if operation not in api.OPERATIONS and operation.removeprefix("report.") not in report_api.COMPUTE_REPORT:
+        raise ValueError(f"operation: {operation!r} is not in the virt API or compute-report API spec")
 
     def register(func: Callable[[ScenarioContext], None]) -> Callable[[ScenarioContext], None]:
         add_scenario(
@@ -134,6 +137,54 @@ def check_object_versions(operation: str, value: Any, manifest: dict[str, str]) 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
+
+
+# -- what the spec implies for the kit ----------------------------------------
+
+
+def operation_reaching(state: str) -> api.Operation | None:
+    """The operation that takes a running instance to ``state`` (None for
+    running itself), derived from the spec's transitions."""
+    if state == PowerState.RUNNING:
+        return None
+    for op in api.OPERATIONS.values():
+        transition = op.transition
+        if (
+            transition is not None
+            and transition.to == state
+            and PowerState.RUNNING in transition.allowed_from
+        ):
+            return op
+    return None
+
+
+#: The power states the kit can bring an instance to through the contract,
+#: each with the capability that takes: derived from the spec.
+REACHABLE_STATES: dict[str, str | None] = {PowerState.RUNNING: None}
+for _state in sorted(api.POWER_STATES):
+    _reaching = operation_reaching(_state)
+    if _reaching is not None:
+        REACHABLE_STATES[_state] = _reaching.capability
+
+
+def volume_attachment(mountpoint: str = "/dev/vdb", volume_id: str | None = None) -> objects.VolumeAttachment:
+    """A VolumeAttachment the kit attaches (a fresh volume unless ``volume_id``)."""
+    return objects.VolumeAttachment(
+        volume_id=volume_id or str(uuid.uuid4()),
+        mountpoint=mountpoint,
+        driver_volume_type="kit",
+        connection_data={"target": "kit"},
+        size_gb=1,
+    )
+
+
+#: How the kit builds a valid example of each object type an operation takes
+#: (besides the Instance). A kit test fails when an operation of the spec
+#: takes an object type that is missing here.
+OBJECT_EXAMPLES: dict[type, Callable[[ScenarioContext], Any]] = {
+    objects.VolumeAttachment: lambda ctx: volume_attachment(),
+    objects.NetworkInfo: lambda ctx: ctx.network_info(),
+}
 
 
 # -- the context --------------------------------------------------------------
@@ -276,17 +327,25 @@ class ScenarioContext:
         return None
 
     def bring_to(self, instance: objects.Instance, state: str) -> None:
-        """Move a running instance to ``state`` with the operation that does it."""
-        how = {
-            PowerState.RUNNING: None,
-            PowerState.SHUTDOWN: ("power_off", {"timeout": 0}),
-            PowerState.PAUSED: ("pause", {}),
-            PowerState.SUSPENDED: ("suspend", {}),
-        }[state]
-        if how is not None:
-            operation, extra = how
-            self.call(operation, instance=instance, **extra)
-        self.expect_state(instance, state, after=how[0] if how else "spawn")
+        """Move a running instance to ``state`` with the operation that does it (from the spec)."""
+        op = operation_reaching(state)
+        if op is not None:
+            self.call(op.name, instance=instance, **op.example_arguments())
+        self.expect_state(instance, state, after=op.name if op else "spawn")
+
+    def arguments_for(
+        self, op: api.Operation, instance: objects.Instance, **overrides: Any
+    ) -> dict[str, Any]:
+        """Valid arguments of ``op`` on ``instance``: the spec's example values,
+        a fresh example of every object argument, then ``overrides``."""
+        values: dict[str, Any] = dict(op.example_arguments())
+        for arg in op.arguments:
+            if arg.type is objects.Instance:
+                values[arg.name] = instance
+            elif arg.name not in values and arg.type in OBJECT_EXAMPLES:
+                values[arg.name] = OBJECT_EXAMPLES[arg.type](self)
+        values.update(overrides)
+        return values
 
     # cleanup ------------------------------------------------------------
 

@@ -47,3 +47,16 @@ def make_kit_test(
             pytest.fail(result.message, pytrace=False)
 
     return test_contract
+
+
+def require(reason: str | None) -> None:
+    """Skip the calling test with ``reason`` when a backend it needs is missing,
+    or fail it under CI (``CI=true``), where a missing backend is a broken run.
+    ``reason`` None means the backend is there."""
+    import os
+
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and a backend this test needs is missing: {reason}", pytrace=False)
+    pytest.skip(reason)

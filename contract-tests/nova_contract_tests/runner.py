@@ -10,7 +10,7 @@ from typing import Any
 from oslo_utils import timeutils
 
 from nova_common import objects
-from nova_common.virt import api
+from nova_common.virt import api, report_api
 from nova_common.virt import exceptions as exc
 from nova_contract_tests import scenarios as _scenarios  # noqa: F401  (registers them)
 from nova_contract_tests.config import KitConfig
@@ -85,17 +85,19 @@ def kit_version() -> str:
 
 
 def coverage_gaps(scenarios: list[Scenario] | None = None) -> list[str]:
-    """Spec operations with no scenario in the kit."""
+    """Spec operations and report messages with no scenario in the kit."""
     covered = {s.operation for s in (scenarios if scenarios is not None else SCENARIOS)}
-    return [name for name in api.OPERATIONS if name not in covered]
+    declared = [*api.OPERATIONS, *(f"report.{name}" for name in report_api.COMPUTE_REPORT)]
+    return [name for name in declared if name not in covered]
 
 
 def select(config: KitConfig) -> list[Scenario]:
     if not config.operations:
         return list(SCENARIOS)
-    unknown = set(config.operations) - set(api.OPERATIONS)
+    known = set(api.OPERATIONS) | {f"report.{name}" for name in report_api.COMPUTE_REPORT}
+    unknown = set(config.operations) - known
     if unknown:
-        raise ValueError(f"operations: {sorted(unknown)} are not in the virt API spec")
+        raise ValueError(f"operations: {sorted(unknown)} are not in the virt API or compute-report API spec")
     return [s for s in SCENARIOS if s.operation in config.operations]
 
 
@@ -126,11 +128,9 @@ def object_fingerprints() -> list[TestResult]:
     """Objects of every released virt API version are unchanged in this process."""
     from oslo_versionedobjects import fixture as ovo_fixture
 
-    from nova_contract_tests.object_manifests import RELEASED_FINGERPRINTS
-
     registered = objects.registered_classes()
     results = []
-    for api_version, fingerprints in sorted(RELEASED_FINGERPRINTS.items()):
+    for api_version, fingerprints in sorted(api.RELEASED_OBJECTS.items()):
         for name, expected in sorted(fingerprints.items()):
             version = expected.split("-", 1)[0]
             result = TestResult(

@@ -28,6 +28,7 @@ from nova_common.scaffold.loader import load_driver_class
 from nova_common.virt import rpcapi
 from nova_common.virt.api import ComputeDriver
 from nova_contract_tests.config import KitConfig
+from nova_contract_tests.core_side import CoreSide
 
 
 class Target:
@@ -35,6 +36,8 @@ class Target:
 
     mode = "abstract"
     driver_info: objects.DriverInfo
+    #: The kit's side of the service's report channel (black-box with a report topic).
+    core_side: CoreSide | None = None
 
     def open(self) -> None:
         raise NotImplementedError
@@ -114,6 +117,11 @@ class BlackBoxTarget(Target):
         transport = get_transport(conf, self.config.transport_url)
         self._client = rpcapi.VirtAPIClient(conf, transport=transport, timeout=self.config.rpc_timeout)
         self._transport = transport
+        if self.config.report_topic:
+            self.core_side = CoreSide(
+                transport, self.config.report_topic, self.config.host, self.config.core_object_versions
+            )
+            self.core_side.start()
         self._host = self._client.host(self.config.host)
         self._host.pin()
         assert self._host.driver_info is not None
@@ -124,6 +132,8 @@ class BlackBoxTarget(Target):
         return self._host.call(operation, **kwargs)
 
     def close(self) -> None:
+        if self.core_side is not None:
+            self.core_side.stop()
         if self._client is not None:
             self._transport.cleanup()
 
@@ -133,6 +143,7 @@ class BlackBoxTarget(Target):
             "transport_url": _redact(self.config.transport_url or ""),
             "host": self.config.host,
             "pinned_version": self._host.version if self._host else None,
+            "report_topic": self.config.report_topic,
         }
 
 

@@ -167,7 +167,8 @@ def _compute_state(tmp_path, extra: str = "") -> dict:
     config = tmp_path / f"compute-{uuid.uuid4().hex[:6]}.conf"
     config.write_text(
         f"[DEFAULT]\nhost = patches-{uuid.uuid4().hex[:8]}\ntransport_url = {RABBIT_URL}\n"
-        f"[compute]\ndriver = memory_driver:MemoryDriver\n{extra}"
+        # No core answers here: a short registration timeout lets it stop at once.
+        f"[compute]\ndriver = memory_driver:MemoryDriver\nregistration_timeout = 0.2\n{extra}"
     )
     result = subprocess.run(
         [sys.executable, "-c", SNAPSHOT + textwrap.dedent(COMPUTE_SERVICE), str(config)],

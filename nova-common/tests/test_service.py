@@ -16,35 +16,44 @@ from nova_common.messaging.transport import get_transport
 from nova_common.objects.fields import LifecycleTransition
 from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
 from nova_common.scaffold.service import ComputeService
-from nova_common.virt import api
+from nova_common.virt import api, report_api
 from nova_common.virt import exceptions as exc
 from nova_common.virt.rpcapi import VirtAPIClient
 
 MEMORY_URL = "kombu+memory:////"
 
 
-class ReportCollector:
-    """Stands in for the conductor's side of the compute-report API."""
-
-    target = oslo_messaging.Target(version="1.0")
+class ReportCollector(report_api.ComputeReportAPI):
+    """Stands in for the conductor's side of the compute-report API (served
+    through the endpoint derived from the declarations)."""
 
     def __init__(self):
         self.received = []
 
-    def register(self, ctxt, host, driver_info):
+    def register(self, host, driver_info, heartbeat_interval, report_interval):
         self.received.append(("register", host, driver_info))
+        return objects.CoreInfo(
+            core_version="0.0.0",
+            virt_api_min="1.0",
+            virt_api_max=api.VIRT_API_VERSION,
+            report_api_version=report_api.REPORT_API_VERSION,
+            object_versions=objects.object_manifest(),
+        )
 
-    def heartbeat(self, ctxt, host, sequence):
+    def heartbeat(self, host, sequence):
         self.received.append(("heartbeat", host, sequence))
 
-    def report_resources(self, ctxt, host, resources):
+    def report_resources(self, host, resources):
         self.received.append(("report_resources", host, resources))
 
-    def lifecycle_event(self, ctxt, host, event):
+    def lifecycle_event(self, host, event):
         self.received.append(("lifecycle_event", host, event))
 
     def of(self, kind):
         return [entry for entry in self.received if entry[0] == kind]
+
+
+CollectorEndpoint = report_api.endpoint_class("CollectorEndpoint", report_api.COMPUTE_REPORT, "1.0")
 
 
 @pytest.fixture
@@ -57,7 +66,9 @@ def cloud():
     transport = get_transport(conf, MEMORY_URL)
     collector = ReportCollector()
     listener = get_rpc_server(
-        transport, oslo_messaging.Target(topic=CONDUCTOR_TOPIC, server="conductor"), [collector]
+        transport,
+        oslo_messaging.Target(topic=CONDUCTOR_TOPIC, server="conductor"),
+        [CollectorEndpoint(collector)],
     )
     listener.start()
     driver = MemoryDriver(conf)
@@ -119,8 +130,11 @@ def test_pins_to_host_version_and_config_cap(cloud, monkeypatch):
         result=None,
         raises=(),
         idempotent=True,
+        repeatable=True,
         capability=None,
         transition=None,
+        needs_hypervisor=True,
+        time_budget=1,
         rpc_timeout=5,
         doc="",
     )

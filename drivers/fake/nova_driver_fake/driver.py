@@ -131,18 +131,14 @@ class FakeDriver(api.ComputeDriver):
             cpu_time_ns=int((time.monotonic() - record.started_at) * 1e9) if running else 0,
         )
 
-    def _transition(self, operation: str, instance: objects.Instance) -> _FakeInstance:
-        """Apply ``operation``'s Transition from the spec to ``instance``."""
-        transition = api.OPERATIONS[operation].transition
-        assert transition is not None
+    def _transition(self, instance: objects.Instance) -> _FakeInstance:
+        """Apply the running operation's Transition (from the spec) to ``instance``."""
         record = self._get(instance)
-        if record.power_state not in transition.allowed_from:
-            raise exc.InvalidInstanceState(
-                operation=operation, instance_uuid=instance.uuid, power_state=record.power_state
-            )
-        if record.power_state != transition.to:
+        if self.check_transition(instance, record.power_state):
+            target = self.current_operation().transition.to  # type: ignore[union-attr]
             self._pause_for(self.conf.fake.operation_latency)
-            self._set_state(record, transition.to)
+            if target is not None:
+                self._set_state(record, target)
         return record
 
     def _set_state(self, record: _FakeInstance, state: str) -> None:
@@ -220,34 +216,29 @@ class FakeDriver(api.ComputeDriver):
         with self._lock:
             self._instances.pop(instance.uuid, None)
 
+    # Argument domains (reboot_type, timeout >= 0, a snapshot's name...) are
+    # enforced by the scaffold from the spec before these are called.
+
     def reboot(self, instance: objects.Instance, reboot_type: str) -> None:
-        if reboot_type not in ("soft", "hard"):
-            raise exc.InvalidRequest(
-                field="reboot_type", value=reboot_type, reason="must be 'soft' or 'hard'"
-            )
-        record = self._transition("reboot", instance)
-        self._pause_for(self.conf.fake.operation_latency)
-        self._set_state(record, PowerState.RUNNING)
+        self._transition(instance)
 
     def power_off(self, instance: objects.Instance, timeout: int = 0) -> None:
-        if timeout < 0:
-            raise exc.InvalidRequest(field="timeout", value=timeout, reason="must be >= 0")
-        self._transition("power_off", instance)
+        self._transition(instance)
 
     def power_on(self, instance: objects.Instance) -> None:
-        self._transition("power_on", instance)
+        self._transition(instance)
 
     def pause(self, instance: objects.Instance) -> None:
-        self._transition("pause", instance)
+        self._transition(instance)
 
     def unpause(self, instance: objects.Instance) -> None:
-        self._transition("unpause", instance)
+        self._transition(instance)
 
     def suspend(self, instance: objects.Instance) -> None:
-        self._transition("suspend", instance)
+        self._transition(instance)
 
     def resume(self, instance: objects.Instance) -> None:
-        self._transition("resume", instance)
+        self._transition(instance)
 
     def get_info(self, instance: objects.Instance) -> objects.InstanceInfo:
         return self._info(self._get(instance))
@@ -258,14 +249,7 @@ class FakeDriver(api.ComputeDriver):
         return objects.ConsoleOutput(output="\n".join(lines), truncated=len(record.console) > 100)
 
     def snapshot(self, instance: objects.Instance, image_id: str, name: str) -> objects.SnapshotInfo:
-        record = self._get(instance)
-        if record.power_state == PowerState.CRASHED:
-            raise exc.InvalidInstanceState(
-                operation="snapshot", instance_uuid=instance.uuid, power_state=record.power_state
-            )
-        if not name:
-            raise exc.InvalidRequest(field="name", value=name, reason="must not be empty")
-        self._pause_for(self.conf.fake.operation_latency)
+        record = self._transition(instance)
         record.snapshots.append(image_id)
         return objects.SnapshotInfo(
             image_id=image_id,
@@ -276,6 +260,7 @@ class FakeDriver(api.ComputeDriver):
 
     def attach_volume(self, instance: objects.Instance, attachment: objects.VolumeAttachment) -> None:
         record = self._get(instance)
+        self.check_transition(instance, record.power_state)
         current = record.volumes.get(attachment.mountpoint)
         if current == attachment.volume_id:
             return
@@ -292,6 +277,7 @@ class FakeDriver(api.ComputeDriver):
 
     def detach_volume(self, instance: objects.Instance, volume_id: str) -> None:
         record = self._get(instance)
+        self.check_transition(instance, record.power_state)
         for mountpoint, attached in list(record.volumes.items()):
             if attached == volume_id:
                 del record.volumes[mountpoint]

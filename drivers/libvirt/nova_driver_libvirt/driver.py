@@ -32,7 +32,6 @@ Its behaviour, operation by operation, is the spec's
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import threading
@@ -86,36 +85,6 @@ _LIFECYCLE_COMPLETE = frozenset({"QEMU", "TEST"})
 _MOUNTPOINT = re.compile(r"(?:/dev/)?((?:[hsv]d|xvd)[a-z]{1,2})")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _instance_uuid_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, objects.Instance):
-            return value.uuid
-    return None
-
-
-def contract_errors(operation: str) -> Callable[[F], F]:
-    """Turn libvirt errors raised by ``operation`` into contract errors.
-
-    A connection error also drops the connection, so the next call reopens it.
-    """
-
-    def decorate(method: F) -> F:
-        @functools.wraps(method)
-        def wrapper(self: LibvirtDriver, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return method(self, *args, **kwargs)
-            except libvirt.libvirtError as error:
-                if self._connection.lost_by(error):
-                    raise exc.HypervisorUnavailable(
-                        reason=f"libvirt connection lost during {operation}: {error.get_error_message()}"
-                    ) from None
-                raise translate(error, operation, _instance_uuid_of(args, kwargs)) from None
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
 
 
 class LibvirtDriver(api.ComputeDriver):
@@ -189,6 +158,19 @@ class LibvirtDriver(api.ComputeDriver):
 
     def hypervisor_version(self) -> int:
         return self._hv_version
+
+    def translate_error(
+        self, error: Exception, operation: str, instance_uuid: str | None
+    ) -> exc.VirtError | None:
+        """libvirt errors never cross the wire raw; a lost connection is also
+        dropped, so the next call reopens it."""
+        if not isinstance(error, libvirt.libvirtError):
+            return None
+        if self._connection.lost_by(error):
+            return exc.HypervisorUnavailable(
+                reason=f"libvirt connection lost during {operation}: {error.get_error_message()}"
+            )
+        return translate(error, operation, instance_uuid)
 
     # -- connection plumbing ---------------------------------------------------
 
@@ -338,16 +320,6 @@ class LibvirtDriver(api.ComputeDriver):
         conn = self._conn_or_unavailable()
         result = conn.domainListGetStats([dom.raw], _STATS, 0)
         return result[0][1] if result else {}
-
-    def _check_transition(self, operation: str, instance: objects.Instance, power: str) -> bool:
-        """Apply the spec: raise from a state not allowed; True when already in the target state."""
-        transition = api.OPERATIONS[operation].transition
-        assert transition is not None
-        if power not in transition.allowed_from:
-            raise exc.InvalidInstanceState(
-                operation=operation, instance_uuid=instance.uuid, power_state=power
-            )
-        return power == transition.to and operation != "reboot"
 
     def _wait_inactive(self, dom: CountedDomain, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -515,7 +487,6 @@ class LibvirtDriver(api.ComputeDriver):
 
     # -- the contract -------------------------------------------------------------------------
 
-    @contract_errors("get_host_resources")
     def get_host_resources(self) -> objects.HostResources:
         conn = self._conn_or_unavailable()
         model, memory_mb, cpus, mhz, nodes, sockets, cores, threads = conn.getInfo()[:8]
@@ -565,14 +536,12 @@ class LibvirtDriver(api.ComputeDriver):
             },
         )
 
-    @contract_errors("list_instances")
     def list_instances(self) -> objects.InstanceInfoList:
         conn = self._conn_or_unavailable()
         return objects.InstanceInfoList(
             objects=[self._info_from(dom, stats, meta) for dom, stats, meta in self._owned_domains(conn)]
         )
 
-    @contract_errors("spawn")
     def spawn(self, instance: objects.Instance, network_info: objects.NetworkInfo) -> objects.InstanceInfo:
         spec = self._build_domain(instance, network_info)
         conn = self._conn_or_unavailable()
@@ -637,7 +606,6 @@ class LibvirtDriver(api.ComputeDriver):
                 self._undefine_nvram = False
         dom.undefineFlags(_UNDEFINE_FLAGS)
 
-    @contract_errors("destroy")
     def destroy(self, instance: objects.Instance) -> None:
         try:
             dom, _meta = self._lookup(instance)
@@ -651,15 +619,10 @@ class LibvirtDriver(api.ComputeDriver):
                 raise
         self._forget(instance.uuid)
 
-    @contract_errors("reboot")
     def reboot(self, instance: objects.Instance, reboot_type: str) -> None:
-        if reboot_type not in ("soft", "hard"):
-            raise exc.InvalidRequest(
-                field="reboot_type", value=reboot_type, reason="must be 'soft' or 'hard'"
-            )
         dom, _meta = self._lookup(instance)
         power, _state = self._state(dom)
-        self._check_transition("reboot", instance, power)
+        self.check_transition(instance, power)
         if reboot_type == "soft":
             try:
                 dom.reboot(0)
@@ -684,13 +647,10 @@ class LibvirtDriver(api.ComputeDriver):
             self._destroy_if_active(dom)
             dom.create()
 
-    @contract_errors("power_off")
     def power_off(self, instance: objects.Instance, timeout: int = 0) -> None:
-        if not isinstance(timeout, int) or timeout < 0:
-            raise exc.InvalidRequest(field="timeout", value=timeout, reason="must be an integer >= 0")
         dom, _meta = self._lookup(instance)
         power, state = self._state(dom)
-        self._check_transition("power_off", instance, power)
+        self.check_transition(instance, power)
         if power == PowerState.SUSPENDED:
             if state == libvirt.VIR_DOMAIN_PMSUSPENDED:
                 self._destroy_if_active(dom)
@@ -712,54 +672,47 @@ class LibvirtDriver(api.ComputeDriver):
                 LOG.info("%s did not shut down within %ss; forcing it off", instance.uuid, timeout)
         self._destroy_if_active(dom)
 
-    @contract_errors("power_on")
     def power_on(self, instance: objects.Instance) -> None:
         dom, _meta = self._lookup(instance)
         power, state = self._state(dom)
-        if self._check_transition("power_on", instance, power):
+        if not self.check_transition(instance, power):
             return
         if states.is_active(state):  # crashed but preserved, or still shutting down
             self._destroy_if_active(dom)
         dom.create()
 
-    @contract_errors("pause")
     def pause(self, instance: objects.Instance) -> None:
         dom, _meta = self._lookup(instance)
         power, _state = self._state(dom)
-        if not self._check_transition("pause", instance, power):
+        if self.check_transition(instance, power):
             dom.suspend()
 
-    @contract_errors("unpause")
     def unpause(self, instance: objects.Instance) -> None:
         dom, _meta = self._lookup(instance)
         power, _state = self._state(dom)
-        if not self._check_transition("unpause", instance, power):
+        if self.check_transition(instance, power):
             dom.resume()
 
-    @contract_errors("suspend")
     def suspend(self, instance: objects.Instance) -> None:
         dom, _meta = self._lookup(instance)
         power, _state = self._state(dom)
-        if not self._check_transition("suspend", instance, power):
+        if self.check_transition(instance, power):
             dom.managedSave(0)
 
-    @contract_errors("resume")
     def resume(self, instance: objects.Instance) -> None:
         dom, _meta = self._lookup(instance)
         power, state = self._state(dom)
-        if self._check_transition("resume", instance, power):
+        if not self.check_transition(instance, power):
             return
         if state == libvirt.VIR_DOMAIN_PMSUSPENDED:
             dom.pMWakeup(0)
         else:
             dom.create()  # libvirt restores from the managed-save image
 
-    @contract_errors("get_info")
     def get_info(self, instance: objects.Instance) -> objects.InstanceInfo:
         dom, meta = self._lookup(instance)
         return self._info_from(dom, self._stats_of(dom), meta)
 
-    @contract_errors("get_console_output")
     def get_console_output(self, instance: objects.Instance) -> objects.ConsoleOutput:
         dom, _meta = self._lookup(instance)
         path = xb.console_log_path(dom.XMLDesc(0))
@@ -780,19 +733,11 @@ class LibvirtDriver(api.ComputeDriver):
             ) from None
         return objects.ConsoleOutput(output=data.decode("utf-8", errors="replace"), truncated=size > limit)
 
-    @contract_errors("snapshot")
     def snapshot(self, instance: objects.Instance, image_id: str, name: str) -> objects.SnapshotInfo:
-        try:
-            image_id = str(uuid_lib.UUID(str(image_id)))
-        except ValueError:
-            raise exc.InvalidRequest(field="image_id", value=image_id, reason="not a UUID") from None
         xb.check_text("name", name, self.conf.libvirt.max_name_length)
         dom, _meta = self._lookup(instance)
         power, _state = self._state(dom)
-        if power == PowerState.CRASHED:
-            raise exc.InvalidInstanceState(
-                operation="snapshot", instance_uuid=instance.uuid, power_state=power
-            )
+        self.check_transition(instance, power)
         spec = xb.SnapshotSpec(name=image_id, description=name)
         try:
             dom.snapshotCreateXML(spec.to_xml(), 0)
@@ -854,7 +799,6 @@ class LibvirtDriver(api.ComputeDriver):
             flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
         return flags
 
-    @contract_errors("attach_volume")
     def attach_volume(self, instance: objects.Instance, attachment: objects.VolumeAttachment) -> None:
         match = _MOUNTPOINT.fullmatch(attachment.mountpoint)
         if match is None:
@@ -866,10 +810,7 @@ class LibvirtDriver(api.ComputeDriver):
         target = match.group(1)
         dom, _meta = self._lookup(instance)
         power, _state = self._state(dom)
-        if power == PowerState.CRASHED:
-            raise exc.InvalidInstanceState(
-                operation="attach_volume", instance_uuid=instance.uuid, power_state=power
-            )
+        self.check_transition(instance, power)
         disks = xb.disk_targets(dom.XMLDesc(0))
         if target in disks:
             if disks[target] == attachment.volume_id:
@@ -886,9 +827,9 @@ class LibvirtDriver(api.ComputeDriver):
         disk = self._disk_for(attachment, target)
         dom.attachDeviceFlags(disk.to_xml(), self._live_flags(dom))
 
-    @contract_errors("detach_volume")
     def detach_volume(self, instance: objects.Instance, volume_id: str) -> None:
         dom, _meta = self._lookup(instance)
+        self.check_transition(instance, self._state(dom)[0])
         root = ET.fromstring(dom.XMLDesc(0))
         for disk in root.iterfind("devices/disk"):
             if disk.findtext("serial") == volume_id:

@@ -1,29 +1,22 @@
 """The contract kit against this driver: in process on test:///default and on the shipped node
 XML, and black-box against a ``nova-compute-libvirt`` process over RabbitMQ.
 
-Skipped (with the reason) when the kit is not installed or no broker answers on 127.0.0.1:5672.
+The kit is a test dependency (``pip install ./drivers/libvirt[test]``). The black-box test is
+skipped locally, with the reason, when no broker answers on 127.0.0.1:5672, and fails under CI.
 """
 
 import atexit
 import os
 import pathlib
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
-import uuid
 
-import pytest
 from libvirt_test_support import NODE_URI
 
-kit = pytest.importorskip("nova_contract_tests", reason="the contract kit (contract-tests/) is not installed")
-
-from nova_contract_tests.config import KitConfig  # noqa: E402
-from nova_contract_tests.pytest_support import make_kit_test  # noqa: E402
-from nova_contract_tests.runner import run_kit  # noqa: E402
+from nova_contract_tests.blackbox import ComputeServiceProcess, broker_unavailable
+from nova_contract_tests.config import KitConfig
+from nova_contract_tests.pytest_support import make_kit_test, require
+from nova_contract_tests.runner import run_kit
 
 RABBIT_URL = os.environ.get("RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
 _CONF_DIR = pathlib.Path(tempfile.mkdtemp(prefix="nova-libvirt-kit-"))
@@ -44,66 +37,23 @@ test_contract_node_xml = make_kit_test(
 )
 
 
-def _rabbit_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5672), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def compute_process(tmp_path):
-    """A nova-compute-libvirt process on the node XML, serving a unique host over RabbitMQ."""
-    if not _rabbit_reachable():
-        pytest.skip("no RabbitMQ on 127.0.0.1:5672")
-    script = shutil.which("nova-compute-libvirt") or shutil.which(
-        "nova-compute-libvirt", path=os.path.dirname(sys.executable)
-    )
-    if script is None:
-        pytest.skip("nova-compute-libvirt is not installed (pip install -e drivers/libvirt)")
-    host = f"libvirt-kit-{uuid.uuid4().hex[:8]}"
-    config = tmp_path / "compute.conf"
-    config.write_text(
-        f"[DEFAULT]\nhost = {host}\ntransport_url = {RABBIT_URL}\n"
-        f"[libvirt]\nconnection_uri = {NODE_URI}\n"
-        "[compute]\nheartbeat_interval = 5\nresource_report_interval = 5\n"
-    )
-    process = subprocess.Popen(
-        [script, f"--config-file={config}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    serving = threading.Event()
-    output: list[str] = []
-
-    def relay() -> None:
-        for line in process.stdout:
-            output.append(line)
-            if "serving host" in line:
-                serving.set()
-
-    threading.Thread(target=relay, daemon=True).start()
-    try:
-        assert serving.wait(timeout=60), f"nova-compute-libvirt did not start: {''.join(output[-20:])}"
-        yield host, process, output
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def test_contract_black_box_over_rabbitmq(compute_process):
-    host, process, output = compute_process
-    report = run_kit(KitConfig(transport_url=RABBIT_URL, host=host, rpc_timeout=60))
+def test_contract_black_box_over_rabbitmq(tmp_path):
+    """A nova-compute-libvirt process on the node XML, over RabbitMQ, with the
+    kit playing the core's side of its report channel."""
+    require(broker_unavailable(RABBIT_URL))
+    extra = f"[libvirt]\nconnection_uri = {NODE_URI}\n"
+    with ComputeServiceProcess("nova-compute-libvirt", RABBIT_URL, tmp_path, extra_config=extra) as service:
+        report = run_kit(service.kit_config())
+        assert service.alive()  # still serving after the whole run
     failures = [f"{t.id}: {t.message}" for t in report.tests if t.outcome == "failed"]
     assert report.ok, failures
     assert report.summary["passed"] > 50
     assert report.driver["name"] == "libvirt"
     skipped = {t.operation for t in report.tests if t.outcome == "skipped"}
     assert {"attach_volume", "detach_volume", "get_console_output"} <= skipped
-    assert process.poll() is None  # still serving after the whole run
+    assert "report.report_resources.follows-spawn-and-destroy" in {
+        t.id for t in report.tests if t.outcome == "passed"
+    }
 
 
 def test_support_matrix_names_every_missing_operation_with_its_reason():

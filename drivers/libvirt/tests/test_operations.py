@@ -253,18 +253,12 @@ def test_reboot_soft_and_hard(driver, spawn):
     driver.reboot(instance, "soft")
     driver.reboot(instance, "hard")
     assert driver.get_info(instance).power_state == PowerState.RUNNING
-    with pytest.raises(exc.InvalidRequest) as caught:
-        driver.reboot(instance, "sideways")
-    assert caught.value.kwargs["field"] == "reboot_type"
 
 
 def test_power_off_graceful_with_timeout(driver, spawn):
     instance = spawn()
     driver.power_off(instance, timeout=5)
     assert driver.get_info(instance).power_state == PowerState.SHUTDOWN
-    with pytest.raises(exc.InvalidRequest) as caught:
-        driver.power_off(instance, timeout=-1)
-    assert caught.value.kwargs["field"] == "timeout"
 
 
 def test_power_off_from_suspended_drops_the_saved_state(driver, spawn):

@@ -175,6 +175,5 @@ def test_snapshot_name_hostile_and_refused(default_driver, host):
         with pytest.raises(exc.InvalidRequest) as caught:
             default_driver.snapshot(instance, str(uuid.uuid4()), name)
         assert caught.value.kwargs["field"] == "name"
-    with pytest.raises(exc.InvalidRequest) as caught:
-        default_driver.snapshot(instance, "not-a-uuid", "x")
-    assert caught.value.kwargs["field"] == "image_id"
+    # A malformed image_id is refused by the scaffold from the spec's IsUUID
+    # domain before the driver is called (the kit's image_id-outside-domain).

@@ -22,7 +22,6 @@ what is vSphere-specific:
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 import unicodedata
@@ -70,13 +69,6 @@ _MOUNTPOINT = re.compile(r"(?:/dev/)?(?:sd|vd|xvd)([b-o])")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _instance_uuid_of(args: tuple[Any, ...]) -> str:
-    for value in args:
-        if isinstance(value, objects.Instance):
-            return value.uuid
-    return "-"
-
-
 def translate(fault: vmodl.MethodFault, operation: str, instance_uuid: str) -> exc.VirtError:
     """The contract exception for a vSphere fault (the original is logged).
 
@@ -116,20 +108,6 @@ def translate(fault: vmodl.MethodFault, operation: str, instance_uuid: str) -> e
     if op is not None and not isinstance(error, op.all_errors):
         error = exc.InternalError(operation=operation, error_type=type(fault).__name__, reference=reference)
     return error
-
-
-def contract_errors(operation: str) -> Callable[[F], F]:
-    def decorate(method: F) -> F:
-        @functools.wraps(method)
-        def wrapper(self: VMwareDriver, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return method(self, *args, **kwargs)
-            except vmodl.MethodFault as fault:
-                raise translate(fault, operation, _instance_uuid_of(args)) from None
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
 
 
 def _check_text(field: str, value: str, limit: int) -> None:
@@ -355,21 +333,19 @@ class VMwareDriver(api.ComputeDriver):
                 raise info.error
             time.sleep(interval)
 
-    def _check_transition(self, operation: str, instance: objects.Instance, power: str) -> bool:
-        transition = api.OPERATIONS[operation].transition
-        assert transition is not None
-        if power not in transition.allowed_from:
-            raise exc.InvalidInstanceState(
-                operation=operation, instance_uuid=instance.uuid, power_state=power
-            )
-        return power == transition.to and operation != "reboot"
+    def translate_error(
+        self, error: Exception, operation: str, instance_uuid: str | None
+    ) -> exc.VirtError | None:
+        """vSphere faults never cross the wire raw (see :func:`translate`)."""
+        if isinstance(error, vmodl.MethodFault):
+            return translate(error, operation, instance_uuid or "-")
+        return None
 
     def _power_of(self, props: dict[str, Any]) -> str:
         return POWER_STATES.get(str(props.get("runtime.powerState")), PowerState.NOSTATE)
 
     # -- the contract ---------------------------------------------------------------------
 
-    @contract_errors("get_host_resources")
     def get_host_resources(self) -> objects.HostResources:
         def read(si: Any) -> objects.HostResources:
             self._inventory(si)
@@ -414,12 +390,10 @@ class VMwareDriver(api.ComputeDriver):
 
         return self.session.invoke(read, "get_host_resources")
 
-    @contract_errors("list_instances")
     def list_instances(self) -> objects.InstanceInfoList:
         owned = self.session.invoke(self._owned_vms, "list_instances")
         return objects.InstanceInfoList(objects=[self._info(p) for p in owned])
 
-    @contract_errors("get_info")
     def get_info(self, instance: objects.Instance) -> objects.InstanceInfo:
         return self._info(self.session.invoke(lambda si: self._vm_props(si, instance), "get_info"))
 
@@ -461,7 +435,6 @@ class VMwareDriver(api.ComputeDriver):
             deviceChange=[controller],
         )
 
-    @contract_errors("spawn")
     def spawn(self, instance: objects.Instance, network_info: objects.NetworkInfo) -> objects.InstanceInfo:
         def create(si: Any) -> objects.InstanceInfo:
             self._inventory(si)
@@ -481,7 +454,6 @@ class VMwareDriver(api.ComputeDriver):
 
         return self.session.invoke(create, "spawn")
 
-    @contract_errors("destroy")
     def destroy(self, instance: objects.Instance) -> None:
         def remove(si: Any) -> None:
             try:
@@ -502,16 +474,11 @@ class VMwareDriver(api.ComputeDriver):
 
         self.session.invoke(remove, "destroy")
 
-    @contract_errors("reboot")
     def reboot(self, instance: objects.Instance, reboot_type: str) -> None:
-        if reboot_type not in ("soft", "hard"):
-            raise exc.InvalidRequest(
-                field="reboot_type", value=reboot_type, reason="must be 'soft' or 'hard'"
-            )
 
         def act(si: Any) -> None:
             props = self._vm_props(si, instance)
-            self._check_transition("reboot", instance, self._power_of(props))
+            self.check_transition(instance, self._power_of(props))
             vm = props["obj"]
             if reboot_type == "soft":
                 try:
@@ -529,14 +496,11 @@ class VMwareDriver(api.ComputeDriver):
 
         self.session.invoke(act, "reboot")
 
-    @contract_errors("power_off")
     def power_off(self, instance: objects.Instance, timeout: int = 0) -> None:
-        if not isinstance(timeout, int) or timeout < 0:
-            raise exc.InvalidRequest(field="timeout", value=timeout, reason="must be an integer >= 0")
 
         def act(si: Any) -> None:
             props = self._vm_props(si, instance)
-            if self._check_transition("power_off", instance, self._power_of(props)):
+            if not self.check_transition(instance, self._power_of(props)):
                 return
             vm = props["obj"]
             if timeout > 0 and props.get("runtime.powerState") == "poweredOn":
@@ -567,40 +531,33 @@ class VMwareDriver(api.ComputeDriver):
     def _power_on(self, operation: str, instance: objects.Instance) -> None:
         def act(si: Any) -> None:
             props = self._vm_props(si, instance)
-            if self._check_transition(operation, instance, self._power_of(props)):
+            if not self.check_transition(instance, self._power_of(props)):
                 return
             self._wait(props["obj"].PowerOnVM_Task(), operation, instance.uuid)
 
         self.session.invoke(act, operation)
 
-    @contract_errors("power_on")
     def power_on(self, instance: objects.Instance) -> None:
         self._power_on("power_on", instance)
 
-    @contract_errors("resume")
     def resume(self, instance: objects.Instance) -> None:
         self._power_on("resume", instance)
 
-    @contract_errors("suspend")
     def suspend(self, instance: objects.Instance) -> None:
         def act(si: Any) -> None:
             props = self._vm_props(si, instance)
-            if self._check_transition("suspend", instance, self._power_of(props)):
+            if not self.check_transition(instance, self._power_of(props)):
                 return
             self._wait(props["obj"].SuspendVM_Task(), "suspend", instance.uuid)
 
         self.session.invoke(act, "suspend")
 
-    @contract_errors("snapshot")
     def snapshot(self, instance: objects.Instance, image_id: str, name: str) -> objects.SnapshotInfo:
         _check_text("name", name, self.conf.vmware.max_name_length)
 
         def act(si: Any) -> objects.SnapshotInfo:
             props = self._vm_props(si, instance)
-            if self._power_of(props) == PowerState.CRASHED:
-                raise exc.InvalidInstanceState(
-                    operation="snapshot", instance_uuid=instance.uuid, power_state="crashed"
-                )
+            self.check_transition(instance, self._power_of(props))
             snap = self._wait(
                 props["obj"].CreateSnapshot_Task(
                     name=name, description=f"nova image {image_id}", memory=False, quiesce=False
@@ -628,13 +585,13 @@ class VMwareDriver(api.ComputeDriver):
         unit = ord(match.group(1)) - ord("a")
         return unit + 1 if unit >= 7 else unit  # SCSI unit 7 is the controller's own
 
-    @contract_errors("attach_volume")
     def attach_volume(self, instance: objects.Instance, attachment: objects.VolumeAttachment) -> None:
         unit = self._unit(attachment.mountpoint)
         key = f"nova.volume.{attachment.volume_id}"
 
         def act(si: Any) -> None:
             props = self._vm_props(si, instance)
+            self.check_transition(instance, self._power_of(props))
             extra = props["extra"]
             if extra.get(key) == attachment.mountpoint:
                 return  # attached already, same place
@@ -674,12 +631,12 @@ class VMwareDriver(api.ComputeDriver):
 
         self.session.invoke(act, "attach_volume")
 
-    @contract_errors("detach_volume")
     def detach_volume(self, instance: objects.Instance, volume_id: str) -> None:
         key = f"nova.volume.{volume_id}"
 
         def act(si: Any) -> None:
             props = self._vm_props(si, instance)
+            self.check_transition(instance, self._power_of(props))
             mountpoint = props["extra"].get(key)
             if not mountpoint:
                 return  # not attached: done

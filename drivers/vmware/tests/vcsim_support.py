@@ -10,10 +10,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from urllib.parse import urlparse
+
+from nova_contract_tests.blackbox import ComputeServiceProcess
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 RUN = os.environ.get("VCSIM_RUN", str(REPO_ROOT / "tools" / "vcsim" / "run"))
@@ -139,68 +140,20 @@ def compute_script() -> str | None:
     )
 
 
-def _terminate_with_parent() -> list[str]:
-    """A command prefix that SIGTERMs the child when the test process dies (util-linux
-    setpriv, Linux), so a killed test run leaves no compute service behind; none elsewhere.
-    (Not a preexec_fn: that forces fork(), which eventlet, imported by oslo.messaging,
-    warns about.)"""
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "TERM"] if setpriv and sys.platform.startswith("linux") else []
-
-
-class ComputeProcess:
-    """A ``nova-compute-vmware`` process against a vcsim, serving a unique host over RabbitMQ.
+class ComputeProcess(ComputeServiceProcess):
+    """A ``nova-compute-vmware`` process against a vcsim, serving a unique host over RabbitMQ,
+    built on the kit's black-box fixture (its report topic is the kit's to serve).
 
     Its output (stdout and stderr, every log line) is kept in :attr:`output`."""
 
     def __init__(self, sim: Vcsim, workdir: pathlib.Path, debug: bool = False, password: str | None = None):
         self.sim = sim
-        self.host = f"vmware-kit-{uuid.uuid4().hex[:8]}"
-        self.config = pathlib.Path(workdir) / f"{self.host}.conf"
-        self.config.write_text(
-            f"[DEFAULT]\nhost = {self.host}\ntransport_url = {RABBIT_URL}\ndebug = {str(debug).lower()}\n"
-            "[compute]\nheartbeat_interval = 5\nresource_report_interval = 5\n"
-            "hypervisor_retry_interval = 1\n" + sim.config(password=password)
+        super().__init__(
+            "nova-compute-vmware",
+            RABBIT_URL,
+            workdir,
+            extra_config=f"[DEFAULT]\ndebug = {str(debug).lower()}\n" + sim.config(password=password),
+            host=f"vmware-kit-{uuid.uuid4().hex[:8]}",
+            heartbeat_interval=5,
+            report_interval=5,
         )
-        self.output: list[str] = []
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self, timeout: float = 60) -> ComputeProcess:
-        script = compute_script()
-        if script is None:
-            raise RuntimeError("nova-compute-vmware is not installed (pip install -e drivers/vmware)")
-        self.process = subprocess.Popen(
-            [*_terminate_with_parent(), script, f"--config-file={self.config}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        serving = threading.Event()
-
-        def relay() -> None:
-            assert self.process is not None and self.process.stdout is not None
-            for line in self.process.stdout:
-                self.output.append(line)
-                if "serving host" in line:
-                    serving.set()
-
-        threading.Thread(target=relay, daemon=True).start()
-        if not serving.wait(timeout=timeout):
-            self.stop()
-            raise RuntimeError(f"nova-compute-vmware did not start: {''.join(self.output[-20:])}")
-        return self
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from nova_common.objects.fields import PowerState
-from nova_common.virt.api import Capability
+from nova_common.virt import api as virt_api
 
 
 class VmState:
@@ -67,9 +67,23 @@ class Action:
     from_task_states: frozenset[str | None]
     task_state: str
     virt_operation: str | None
-    capability: str | None
     done_vm_state: str | None  # None: unchanged
-    done_power_state: str | None  # None: unchanged / as reported
+
+    @property
+    def capability(self) -> str | None:
+        """The capability the host must advertise (the virt operation's, from the spec)."""
+        return virt_api.OPERATIONS[self.virt_operation].capability if self.virt_operation else None
+
+    @property
+    def done_power_state(self) -> str | None:
+        """The power state after success: the virt operation's Transition target
+        (None: unchanged / as reported); a delete leaves no state."""
+        if self.virt_operation == "destroy":
+            return PowerState.NOSTATE
+        if self.virt_operation == "spawn":
+            return PowerState.RUNNING
+        transition = virt_api.OPERATIONS[self.virt_operation].transition if self.virt_operation else None
+        return transition.to if transition is not None else None
 
     def allowed(self, vm_state: str, task_state: str | None) -> bool:
         return vm_state in self.from_vm_states and task_state in self.from_task_states
@@ -83,12 +97,10 @@ def _action(
     from_vm: frozenset[str] | set[str],
     task: str,
     op: str | None,
-    capability: str | None,
     done_vm: str | None,
-    done_power: str | None,
     from_task: frozenset[str | None] = _IDLE,
 ) -> Action:
-    return Action(name, frozenset(from_vm), from_task, task, op, capability, done_vm, done_power)
+    return Action(name, frozenset(from_vm), from_task, task, op, done_vm)
 
 
 #: Every action, keyed by name. Reboot while building is refused (building is
@@ -101,90 +113,70 @@ ACTIONS: dict[str, Action] = {
             {VmState.BUILDING},
             TaskState.SCHEDULING,
             "spawn",
-            None,
             VmState.ACTIVE,
-            PowerState.RUNNING,
         ),
         _action(
             "reboot",
             {VmState.ACTIVE},
             TaskState.REBOOTING,
             "reboot",
-            Capability.REBOOT,
             VmState.ACTIVE,
-            PowerState.RUNNING,
         ),
         _action(
             "reboot_hard",
             {VmState.ACTIVE, VmState.ERROR},
             TaskState.REBOOTING_HARD,
             "reboot",
-            Capability.REBOOT,
             VmState.ACTIVE,
-            PowerState.RUNNING,
         ),
         _action(
             "stop",
             {VmState.ACTIVE, VmState.PAUSED, VmState.SUSPENDED, VmState.ERROR},
             TaskState.POWERING_OFF,
             "power_off",
-            Capability.POWER,
             VmState.STOPPED,
-            PowerState.SHUTDOWN,
         ),
         _action(
             "start",
             {VmState.STOPPED},
             TaskState.POWERING_ON,
             "power_on",
-            Capability.POWER,
             VmState.ACTIVE,
-            PowerState.RUNNING,
         ),
         _action(
             "pause",
             {VmState.ACTIVE},
             TaskState.PAUSING,
             "pause",
-            Capability.PAUSE,
             VmState.PAUSED,
-            PowerState.PAUSED,
         ),
         _action(
             "unpause",
             {VmState.PAUSED},
             TaskState.UNPAUSING,
             "unpause",
-            Capability.PAUSE,
             VmState.ACTIVE,
-            PowerState.RUNNING,
         ),
         _action(
             "suspend",
             {VmState.ACTIVE},
             TaskState.SUSPENDING,
             "suspend",
-            Capability.SUSPEND,
             VmState.SUSPENDED,
-            PowerState.SUSPENDED,
         ),
         _action(
             "resume",
             {VmState.SUSPENDED},
             TaskState.RESUMING,
             "resume",
-            Capability.SUSPEND,
             VmState.ACTIVE,
-            PowerState.RUNNING,
         ),
-        _action("snapshot", _RESTING, TaskState.IMAGE_SNAPSHOT, "snapshot", Capability.SNAPSHOT, None, None),
+        _action("snapshot", _RESTING, TaskState.IMAGE_SNAPSHOT, "snapshot", None),
         _action(
             "attach_volume",
             _RESTING,
             TaskState.ATTACHING_VOLUME,
             "attach_volume",
-            Capability.VOLUME_ATTACH,
-            None,
             None,
         ),
         _action(
@@ -192,8 +184,6 @@ ACTIONS: dict[str, Action] = {
             _RESTING,
             TaskState.DETACHING_VOLUME,
             "detach_volume",
-            Capability.VOLUME_ATTACH,
-            None,
             None,
         ),
         _action(
@@ -201,9 +191,7 @@ ACTIONS: dict[str, Action] = {
             set(VmState.ALL) - {VmState.DELETED},
             TaskState.DELETING,
             "destroy",
-            None,
             VmState.DELETED,
-            PowerState.NOSTATE,
             from_task=frozenset({None, *TaskState.BUILD}),
         ),
     )

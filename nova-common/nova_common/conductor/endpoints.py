@@ -1,8 +1,11 @@
 """The conductor's two RPC endpoints on topic ``conductor``.
 
-* :class:`ComputeReportEndpoint` (default namespace, version 1.0): the casts of
-  :mod:`nova_common.scaffold.reporting`. Every message is validated; a bad one
-  is logged and dropped, and the conductor keeps serving.
+* :class:`ComputeReportEndpoint` (default namespace): the compute-report API
+  of :mod:`nova_common.virt.report_api`, derived from its declarations. Every
+  message is validated against them; a bad cast is logged and dropped, a bad
+  registration answers InvalidRequest, and the conductor keeps serving. A
+  heartbeat or report from a host the conductor does not know asks that host
+  to register again.
 * :class:`ConductorAPIEndpoint` (namespace ``conductor_api``, version 1.0): what
   the Python API (and the REST API to come) calls. Returns plain dicts; raises
   only :mod:`nova_common.compute.exceptions`.
@@ -11,6 +14,8 @@
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,27 +25,54 @@ from oslo_log import log as logging
 from nova_common.compute import exceptions as core_exc
 from nova_common.conductor.manager import ConductorManager, InvalidReport, UnregisteredHost
 from nova_common.conductor.rpcapi import CONDUCTOR_API_NAMESPACE, CONDUCTOR_API_VERSION
-from nova_common.scaffold.reporting import REPORT_API_VERSION
+from nova_common.virt import exceptions as virt_exc
+from nova_common.virt import report_api
+from nova_common.virt.report_api import REPORT_API_VERSION
+from nova_common.virt.rpcapi import COMPUTE_TOPIC
 
 LOG = logging.getLogger(__name__)
 
 
-def _report(method: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(method)
-    def wrapper(self: ComputeReportEndpoint, ctxt: Any, **kwargs: Any) -> None:
-        try:
-            method(self, ctxt, **kwargs)
-        except UnregisteredHost as error:
-            self.manager.stats["dropped"] += 1
-            LOG.info("Dropped %s message: %s", method.__name__, error)
-        except (InvalidReport, TypeError, AttributeError, ValueError) as error:
-            self.manager.stats["dropped"] += 1
-            LOG.warning("Dropped %s message %r: %s", method.__name__, _summary(kwargs), error)
-        except Exception:
-            self.manager.stats["dropped"] += 1
-            LOG.exception("Failed to process %s message %r", method.__name__, _summary(kwargs))
+#: At most one request_registration per host per this many seconds.
+_REREGISTER_EVERY = 5.0
 
-    return wrapper
+
+class _ReportHandler:
+    """Runs each compute-report message on the manager with the conductor's
+    policy: casts that fail are counted, logged and dropped; a registration
+    that fails answers InvalidRequest naming why."""
+
+    def __init__(self, endpoint: ComputeReportEndpoint) -> None:
+        self._endpoint = endpoint
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        message = report_api.COMPUTE_REPORT[name]
+        endpoint = self._endpoint
+        manager = endpoint.manager
+
+        def handle(**kwargs: Any) -> Any:
+            try:
+                return getattr(manager, name)(**kwargs)
+            except UnregisteredHost as error:
+                manager.stats["dropped"] += 1
+                LOG.info("Dropped %s message: %s; asking the host to register", name, error)
+                endpoint.ask_to_register(kwargs.get("host"))
+            except (InvalidReport, TypeError, AttributeError, ValueError) as error:
+                manager.stats["dropped"] += 1
+                if message.kind == report_api.CALL:
+                    LOG.warning("Refused %s message %r: %s", name, _summary(kwargs), error)
+                    raise virt_exc.InvalidRequest(
+                        field=name, value=kwargs.get("host"), reason=str(error)
+                    ) from None
+                LOG.warning("Dropped %s message %r: %s", name, _summary(kwargs), error)
+            except Exception:
+                manager.stats["dropped"] += 1
+                LOG.exception("Failed to process %s message %r", name, _summary(kwargs))
+                if message.kind == report_api.CALL:
+                    raise
+            return None
+
+        return handle
 
 
 def _summary(kwargs: dict[str, Any]) -> str:
@@ -48,27 +80,43 @@ def _summary(kwargs: dict[str, Any]) -> str:
     return text if len(text) < 300 else text[:300] + "..."
 
 
-class ComputeReportEndpoint:
-    target = oslo_messaging.Target(version=REPORT_API_VERSION)
+_ComputeReportAPI: Any = report_api.endpoint_class(
+    "_ComputeReportAPI", report_api.COMPUTE_REPORT, REPORT_API_VERSION
+)
 
+
+class ComputeReportEndpoint(_ComputeReportAPI):
     def __init__(self, manager: ConductorManager) -> None:
+        super().__init__(_ReportHandler(self))
         self.manager = manager
+        self._asked: dict[str, float] = {}
+        self._asked_lock = threading.Lock()
 
-    @_report
-    def register(self, ctxt: Any, host: Any, driver_info: Any) -> None:
-        self.manager.register(host, driver_info)
+    def refused(self, message: report_api.Message, kwargs: dict[str, Any], error: Exception) -> None:
+        self.manager.stats["dropped"] += 1
+        LOG.warning("Dropped %s message %r: %s", message.name, _summary(kwargs), error)
 
-    @_report
-    def heartbeat(self, ctxt: Any, host: Any, sequence: Any) -> None:
-        self.manager.heartbeat(host, sequence)
-
-    @_report
-    def report_resources(self, ctxt: Any, host: Any, resources: Any) -> None:
-        self.manager.report_resources(host, resources)
-
-    @_report
-    def lifecycle_event(self, ctxt: Any, host: Any, event: Any) -> None:
-        self.manager.lifecycle_event(host, event)
+    def ask_to_register(self, host: Any) -> None:
+        """Ask ``host`` (which the conductor does not know) to register again,
+        at most once per few seconds per host."""
+        if not isinstance(host, str):
+            return
+        now = time.monotonic()
+        with self._asked_lock:
+            if now - self._asked.get(host, -_REREGISTER_EVERY) < _REREGISTER_EVERY:
+                return
+            self._asked[host] = now
+        target = oslo_messaging.Target(
+            topic=COMPUTE_TOPIC,
+            server=host,
+            namespace=report_api.SERVICE_CONTROL_NAMESPACE,
+            version=report_api.REPORT_API_VERSION,
+        )
+        try:
+            client = report_api.MessageClient(self.manager.virt.transport, target, report_api.SERVICE_CONTROL)
+            client.send("request_registration")
+        except Exception as error:  # the host will heartbeat again; we will ask again
+            LOG.warning("Could not ask host %s to register: %s", host, error)
 
 
 def _api(method: Callable[..., Any]) -> Callable[..., Any]:

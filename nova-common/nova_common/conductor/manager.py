@@ -28,7 +28,9 @@ from nova_common.objects.fields import LifecycleTransition, PowerState
 from nova_common.scheduler.filters import RequestSpec
 from nova_common.scheduler.manager import Scheduler
 from nova_common.virt import api as virt_api
+from nova_common.virt import driver_info as virt_driver_info
 from nova_common.virt import exceptions as virt_exc
+from nova_common.virt import report_api
 from nova_common.virt.rpcapi import ComputeServiceUnavailable, VirtAPIClient
 
 LOG = logging.getLogger(__name__)
@@ -126,7 +128,23 @@ class ConductorManager:
             raise UnregisteredHost(f"host {host!r} has not registered")
         return host
 
-    def register(self, host: Any, driver_info: Any) -> None:
+    def core_info(self) -> objects.CoreInfo:
+        """What the core tells a registering compute service about itself."""
+        return objects.CoreInfo(
+            core_version=virt_driver_info.package_version("nova-common"),
+            virt_api_min="1.0",
+            virt_api_max=virt_api.VIRT_API_VERSION,
+            report_api_version=report_api.REPORT_API_VERSION,
+            object_versions=objects.object_manifest(),
+        )
+
+    def register(
+        self,
+        host: Any,
+        driver_info: Any,
+        heartbeat_interval: float | None = None,
+        report_interval: float | None = None,
+    ) -> objects.CoreInfo:
         host = self._check_host(host, registered=False)
         if not isinstance(driver_info, objects.DriverInfo):
             raise InvalidReport(f"driver_info is a {type(driver_info).__name__}, not a DriverInfo")
@@ -170,6 +188,7 @@ class ConductorManager:
             driver_info.virt_api_max,
             ",".join(capabilities),
         )
+        return self.core_info()
 
     def heartbeat(self, host: Any, sequence: Any) -> None:
         host = self._check_host(host)

@@ -12,9 +12,13 @@ from nova_common.messaging.serializer import ObjectSerializer
 
 
 def get_rpc_server(
-    transport: oslo_messaging.Transport, target: oslo_messaging.Target, endpoints: Sequence[Any]
+    transport: oslo_messaging.Transport,
+    target: oslo_messaging.Target,
+    endpoints: Sequence[Any],
+    serializer: ObjectSerializer | None = None,
 ) -> oslo_messaging.RPCServer:
-    """An RPC server for ``endpoints`` on ``target``.
+    """An RPC server for ``endpoints`` on ``target`` (default serializer:
+    :class:`ObjectSerializer`).
 
     With ``[messaging] rpc_server_standard_pool`` (read from the transport's
     configuration; on in the conductor and the all-in-one) its idle worker
@@ -23,7 +27,9 @@ def get_rpc_server(
     """
     from nova_common.messaging import patches
 
-    server = oslo_messaging.get_rpc_server(transport, target, list(endpoints), serializer=ObjectSerializer())
+    server = oslo_messaging.get_rpc_server(
+        transport, target, list(endpoints), serializer=serializer or ObjectSerializer()
+    )
     messaging_conf.register_opts(transport.conf)
     if patches.RPC_SERVER_STANDARD_POOL.enabled(transport.conf):
         patches.RPC_SERVER_STANDARD_POOL.apply(

@@ -15,6 +15,7 @@ from nova_common.objects.base import (  # noqa: F401
 from nova_common.objects.compute import Flavor, ImageMeta, Instance  # noqa: F401
 from nova_common.objects.fields import LifecycleTransition, PowerState, RebootType  # noqa: F401
 from nova_common.objects.hypervisor import (  # noqa: F401
+    CoreInfo,
     DriverInfo,
     HostResources,
     InstanceInfo,

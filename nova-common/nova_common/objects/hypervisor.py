@@ -82,3 +82,26 @@ class DriverInfo(base.NovaObject):
         "capabilities": fields.ListOfStringsField(),
         "object_versions": fields.DictOfStringsField(),
     }
+
+
+@base.NovaObjectRegistry.register
+class CoreInfo(base.NovaObject):
+    """Who the core is: its answer to a compute service's registration.
+
+    ``virt_api_min``/``virt_api_max`` bound the virt API versions the core
+    sends; ``object_versions`` is the version of every object the core reads,
+    so the service backports what it reports (see
+    :mod:`nova_common.virt.report_api`).
+
+    Version 1.0: initial version.
+    """
+
+    VERSION = "1.0"
+
+    fields = {
+        "core_version": fields.StringField(),
+        "virt_api_min": fields.StringField(),
+        "virt_api_max": fields.StringField(),
+        "report_api_version": fields.StringField(),
+        "object_versions": fields.DictOfStringsField(),
+    }

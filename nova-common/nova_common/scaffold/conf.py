@@ -42,6 +42,14 @@ compute_opts = [
         min=0.05,
         help="Seconds between attempts to start the driver while its hypervisor is unreachable.",
     ),
+    cfg.FloatOpt(
+        "registration_timeout",
+        default=10.0,
+        min=0.05,
+        help="Seconds to wait for the core to answer a registration before trying again "
+        "(with back-off, up to 30 s between tries). Heartbeats and reports start only once "
+        "the core has answered.",
+    ),
     cfg.StrOpt(
         "conductor_topic",
         default="conductor",

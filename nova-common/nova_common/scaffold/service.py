@@ -1,10 +1,12 @@
 """The compute service: one driver, served over RPC, reporting to the core.
 
 It holds no authoritative state. It serves the virt endpoint on topic
-``compute`` (server = ``[DEFAULT] host``), registers with its DriverInfo,
-heartbeats, reports host resources, forwards the driver's lifecycle events,
-and stops cleanly (RPC server first, so no operation is cut off, then the
-driver).
+``compute`` (server = ``[DEFAULT] host``) and the service-control endpoint
+next to it, registers with its DriverInfo (a call, retried with back-off
+until the core answers, and again whenever the core asks), heartbeats,
+reports host resources, forwards the driver's lifecycle events, and stops
+cleanly (RPC server first, so no operation is cut off, then the driver).
+Every message it sends is declared in :mod:`nova_common.virt.report_api`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from nova_common.messaging.transport import get_transport
 from nova_common.scaffold import conf as scaffold_conf
 from nova_common.scaffold.dispatcher import DriverDispatcher
 from nova_common.scaffold.endpoint import VirtEndpoint
-from nova_common.scaffold.reporting import ComputeReportClient
+from nova_common.scaffold.reporting import ServiceControlEndpoint, compute_report_client
 from nova_common.virt import api
 from nova_common.virt import exceptions as exc
 from nova_common.virt.rpcapi import COMPUTE_TOPIC
@@ -48,9 +50,16 @@ class ComputeService:
         self.dispatcher = DriverDispatcher(driver)
         self._own_transport = transport is None
         self.transport = transport or get_transport(conf)
-        self.reporter = ComputeReportClient(self.transport, self.host, topic=conf.compute.conductor_topic)
+        self.reporter = compute_report_client(self.transport, self.host, topic=conf.compute.conductor_topic)
+        #: The core's answer to the last registration (None until one succeeded).
+        self.core_info: objects.CoreInfo | None = None
+        self._registration_due = True
+        self._registration_failures = 0
+        self._registration_requested = False
+        self._next_registration = 0.0
         self._server: oslo_messaging.RPCServer | None = None
         self._stopping = threading.Event()
+        self._wake = threading.Event()
         self._random = random.Random()
         self._ticker: threading.Thread | None = None
         self._heartbeats = 0
@@ -64,9 +73,11 @@ class ComputeService:
         self.driver.set_event_handler(self._forward_event)
         self._start_driver()
         target = oslo_messaging.Target(topic=COMPUTE_TOPIC, server=self.host)
-        self._server = get_rpc_server(self.transport, target, [VirtEndpoint(self.dispatcher)])
+        self._server = get_rpc_server(
+            self.transport, target, [VirtEndpoint(self.dispatcher), ServiceControlEndpoint(self)]
+        )
         self._server.start()
-        self._register()
+        # The ticker registers first (and retries until the core answers).
         self._ticker = threading.Thread(target=self._tick, name=f"compute-{self.host}-ticker", daemon=True)
         self._ticker.start()
         self.started = True
@@ -83,6 +94,7 @@ class ComputeService:
             return
         self.started = False
         self._stopping.set()
+        self._wake.set()
         if self._server is not None:
             self._server.stop()
             self._server.wait()
@@ -96,6 +108,19 @@ class ComputeService:
         if self._own_transport:
             self.transport.cleanup()
         LOG.info("Compute service %s stopped", self.host)
+
+    def request_registration(self) -> None:
+        """ServiceControlAPI.request_registration: register again now."""
+        LOG.info("The core asked compute service %s to register again", self.host)
+        self._registration_requested = True
+        self._registration_due = True
+        self._next_registration = 0.0
+        self._wake.set()
+
+    @property
+    def registered(self) -> bool:
+        """Whether the core has acknowledged a registration of this service."""
+        return self.core_info is not None
 
     def wait(self) -> None:
         """Block until :meth:`stop` is called (from a signal handler, say)."""
@@ -119,17 +144,60 @@ class ComputeService:
         self.dispatcher.hypervisor_down_reason = None
         return True
 
-    def _register(self) -> None:
+    def _register(self) -> bool:
+        """Register with the core; on failure schedule the next try (back-off)."""
         info = self.driver.get_driver_info()
-        self._registered_capabilities = frozenset(info.capabilities)
-        unknown = self._registered_capabilities - api.Capability.ALL
+        unknown = frozenset(info.capabilities) - api.Capability.ALL
         if unknown:
             LOG.warning("Driver %s advertises unknown capabilities %s", self.driver.name, sorted(unknown))
-        self.reporter.register(info)
+        compute = self.conf.compute
+        self._registration_requested = False
+        failure = None
+        try:
+            core = self.reporter.send(
+                "register",
+                timeout=compute.registration_timeout,
+                driver_info=info,
+                heartbeat_interval=float(compute.heartbeat_interval),
+                report_interval=float(compute.resource_report_interval),
+            )
+            if not isinstance(core, objects.CoreInfo):
+                failure = f"the core answered with {type(core).__name__}, not CoreInfo"
+        except Exception as error:  # no conductor yet, broker down, refused: try again later
+            failure = f"{type(error).__name__}: {error}"
+        if failure is not None:
+            self._registration_failures += 1
+            delay = min(30.0, 0.5 * 2 ** min(self._registration_failures, 6)) * self._random.uniform(0.5, 1.0)
+            if self._registration_requested:  # the core asked meanwhile: it is there now
+                delay = 0.0
+            self._next_registration = time.monotonic() + delay
+            LOG.warning(
+                "Registration of compute service %s failed (%s); retrying in %.1fs", self.host, failure, delay
+            )
+            return False
+        self._registered_capabilities = frozenset(info.capabilities)
+        self._registration_due = False
+        self._registration_failures = 0
+        self.reporter.version_manifest = dict(core.object_versions)
+        if self.core_info is None or self.core_info.obj_to_primitive() != core.obj_to_primitive():
+            LOG.info(
+                "Compute service %s registered with core %s (virt API %s-%s, report API %s); "
+                "serving virt API %s-%s; reporting objects at %s",
+                self.host,
+                core.core_version,
+                core.virt_api_min,
+                core.virt_api_max,
+                core.report_api_version,
+                info.virt_api_min,
+                info.virt_api_max,
+                _manifest_difference(core.object_versions),
+            )
+        self.core_info = core
+        return True
 
     def _forward_event(self, event: objects.LifecycleEvent) -> None:
         try:
-            self.reporter.lifecycle_event(event)
+            self.reporter.lifecycle_event(event=event)
         except Exception:
             LOG.exception("Could not forward lifecycle event %s", event.obj_to_primitive())
 
@@ -145,19 +213,25 @@ class ComputeService:
                 if self.dispatcher.hypervisor_down_reason is not None and now >= next_retry:
                     next_retry = now + compute.hypervisor_retry_interval
                     if self._start_driver():
-                        self._register()
-                if now >= next_heartbeat:
+                        self._registration_due = True
+                        self._next_registration = 0.0
+                if self._registration_due and now >= self._next_registration:
+                    self._register()
+                if self.registered and now >= next_heartbeat:
                     next_heartbeat = now + self._jittered(compute.heartbeat_interval, self._heartbeats == 0)
                     self._heartbeats += 1
-                    self.reporter.heartbeat(self._heartbeats)
-                if now >= next_report:
+                    self.reporter.heartbeat(sequence=self._heartbeats)
+                if self.registered and now >= next_report:
                     next_report = now + self._jittered(compute.resource_report_interval, first_report)
                     first_report = False
                     self._report_resources()
             except Exception:  # the ticker must survive a broker hiccup
                 LOG.exception("Periodic task of compute service %s failed", self.host)
             wake = min(next_heartbeat, next_report)
-            self._stopping.wait(timeout=max(0.0, wake - time.monotonic()))
+            if self._registration_due:
+                wake = min(wake, self._next_registration)
+            self._wake.wait(timeout=max(0.0, wake - time.monotonic()))
+            self._wake.clear()
 
     def _jittered(self, interval: float, first: bool) -> float:
         # Services started together (a host group rebooted, a fleet of
@@ -175,10 +249,20 @@ class ComputeService:
         except exc.VirtError as error:
             LOG.warning("Cannot report resources of %s: %s", self.host, error)
             return
-        self.reporter.report_resources(resources)
+        self.reporter.report_resources(resources=resources)
         if frozenset(self.driver.capabilities()) != self._registered_capabilities:
             LOG.info("Capabilities of %s changed; registering again", self.host)
-            self._register()
+            self._registration_due = True
+            self._next_registration = 0.0
+
+
+def _manifest_difference(theirs: dict[str, str]) -> str:
+    """How the core's object manifest differs from ours, for the registration log."""
+    ours = objects.object_manifest()
+    older = {name: version for name, version in theirs.items() if ours.get(name) not in (None, version)}
+    if not older:
+        return "our own versions"
+    return "the core's versions " + ", ".join(f"{name} {version}" for name, version in sorted(older.items()))
 
 
 def describe(service: ComputeService) -> dict[str, Any]:
@@ -187,5 +271,6 @@ def describe(service: ComputeService) -> dict[str, Any]:
         "host": service.host,
         "driver": service.driver.name,
         "heartbeats": service._heartbeats,
+        "registered": service.registered,
         "hypervisor_down": service.dispatcher.hypervisor_down_reason,
     }

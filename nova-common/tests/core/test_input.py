@@ -137,3 +137,15 @@ def test_capacity_claims_hold_under_concurrent_creates(make_cloud):
     for host in cloud.host_names:
         assert len(cloud.driver(host)._instances) == 4
     assert cloud.table_counts()["instance_faults"] == 0
+
+
+def test_a_host_the_conductor_does_not_know_is_asked_to_register_again(make_cloud):
+    """A heartbeat from an unknown host (its registration lost, or sent before
+    this conductor ran) makes the conductor ask it to register, and it does."""
+    cloud = make_cloud(hosts=1)
+    host = cloud.host_names[0]
+    registrations = cloud.manager.stats["registrations"]
+    with cloud.manager._lock:
+        cloud.manager._services.pop(host)
+    wait_for(lambda: cloud.manager.stats["registrations"] > registrations, timeout=20)
+    assert host in cloud.manager._services
