@@ -67,6 +67,9 @@ def _series(distribution: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Patch:
+    """One change nova-common makes to kombu or oslo.messaging, and what it
+    was written for."""
+
     name: str
     #: What it does, why, and the measurement (the option's help text).
     why: str
@@ -108,21 +111,21 @@ class Patch:
         return self.option is not None and getattr(conf.messaging, self.option)
 
     def apply(self, *args: Any, **kwargs: Any) -> bool:
-        """Apply it if :meth:`check` allows (idempotent for a process-wide
-        patch); warn once and leave the library alone otherwise."""
-        reason = self._checked()
-        if reason is not None:
+        """Apply it if it is :meth:`applicable` (idempotent for a process-wide
+        patch); leave the library alone otherwise."""
+        if not self.applicable():
             return False
         importlib.import_module(self.module).install(*args, **kwargs)
         return True
 
-    def _checked(self) -> str | None:
+    def applicable(self) -> bool:
+        """:meth:`check`, once per process; warns once when it cannot apply."""
         with _lock:
             if self.name not in _verdicts:
                 reason = _verdicts[self.name] = self.check()
                 if reason is not None:
                     LOG.warning("Not applying the %s patch (%s): %s", self.name, self.module, reason)
-            return _verdicts[self.name]
+            return _verdicts[self.name] is None
 
     def help_text(self) -> str:
         versions = "; ".join(f"{dist} {', '.join(series)}" for dist, series in self.written_for.items())
@@ -278,8 +281,11 @@ def setup(conf: cfg.ConfigOpts, role: str) -> list[str]:
     for patch in CONFIGURABLE:
         if not patch.enabled(conf):
             continue
-        # A per-object patch is applied where its objects are made (get_rpc_server).
-        if patch.apply() if patch.process_wide else patch._checked() is None:
+        if patch.process_wide:
+            applied = patch.apply()
+        else:  # applied where its objects are made (get_rpc_server)
+            applied = patch.applicable()
+        if applied:
             active.append(patch.name)
     LOG.info("Messaging patches in effect (%s process): %s", role, ", ".join(active) or "none")
     return active
