@@ -136,6 +136,9 @@ class CoreSide(report_api.ComputeReportAPI):
     def lifecycle_event(self, host: str, event: objects.LifecycleEvent) -> None:
         self._record("lifecycle_event", dict(host=host, event=event))
 
+    def deregister(self, host: str, reason: str) -> None:
+        self._record("deregister", dict(host=host, reason=reason))
+
     # -- what scenarios ask -------------------------------------------------------
 
     def of(self, name: str, since: float = 0.0) -> list[Received]:

@@ -106,3 +106,37 @@ def test_matrix_refuses_unknown_suffix(tmp_path):
 def test_config_validation_names_the_field():
     with pytest.raises(ValueError, match="flavor_memory_mb: must be a positive integer, got 0"):
         KitConfig(driver="fake", flavor_memory_mb=0).validate()
+
+
+def test_a_driver_newer_than_the_kit_may_advertise_capabilities_the_kit_does_not_know():
+    """Forward compatibility: a minor virt API release adds capabilities, and a
+    kit of the older release must not fail the newer driver for them."""
+    from nova_common.virt import api
+    from nova_contract_tests.framework import SCENARIOS, ScenarioContext
+    from nova_contract_tests.targets import InProcessTarget
+
+    major, minor = api.parse_version(api.VIRT_API_VERSION)
+    newer = f"{major}.{minor + 1}"
+    scenario = next(s for s in SCENARIOS if s.id == "get_driver_info.describes-driver")
+    for virt_api_max, expect_violation in ((newer, False), (api.VIRT_API_VERSION, True)):
+        target = InProcessTarget(KitConfig(driver="fake"))
+        target.open()
+        original = target.call
+
+        def call(operation, /, _original=original, _max=virt_api_max, **kwargs):
+            result = _original(operation, **kwargs)
+            if operation == "get_driver_info":
+                result.virt_api_max = _max
+                result.capabilities = [*result.capabilities, "teleport"]
+            return result
+
+        target.call = call
+        try:
+            ctx = ScenarioContext(target, target.config, scenario.id)
+            if expect_violation:
+                with pytest.raises(AssertionError, match="known-capabilities"):
+                    scenario.func(ctx)
+            else:
+                scenario.func(ctx)
+        finally:
+            target.close()

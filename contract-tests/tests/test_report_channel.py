@@ -54,7 +54,9 @@ def _failed(report):
 
 def test_a_healthy_service_passes_every_report_check():
     report = _run(ComputeService)
-    ran = {t.id: t.outcome for t in report.tests if t.operation.startswith("report.")}
+    ran = {
+        t.id: t.outcome for t in report.tests if t.operation.startswith("report.") and "coverage" not in t.id
+    }
     # Until the service enables its test hooks, the lifecycle check says why it cannot run.
     assert ran.pop("report.lifecycle_event.per-out-of-band-change") == "skipped"
     assert ran == {

@@ -15,6 +15,7 @@ from nova_common.virt import exceptions as exc
 class MemoryDriver(api.ComputeDriver):
     name = "memory"
     hypervisor_type = "memory"
+    virt_api_max = api.VIRT_API_VERSION  # a test driver of this nova-common's own version
 
     def __init__(self, conf):
         super().__init__(conf)

@@ -21,7 +21,14 @@ MEMORY_URL = "kombu+memory:////"
 
 
 def test_every_message_is_declared_with_its_sender_and_kind():
-    assert list(report_api.COMPUTE_REPORT) == ["register", "heartbeat", "report_resources", "lifecycle_event"]
+    assert list(report_api.COMPUTE_REPORT) == [
+        "register",
+        "heartbeat",
+        "report_resources",
+        "lifecycle_event",
+        "deregister",
+    ]
+    assert report_api.COMPUTE_REPORT["deregister"].added_in == "1.1"
     assert report_api.COMPUTE_REPORT["register"].kind == report_api.CALL
     assert report_api.COMPUTE_REPORT["register"].result is objects.CoreInfo
     for msg in [*report_api.COMPUTE_REPORT.values(), *report_api.SERVICE_CONTROL.values()]:

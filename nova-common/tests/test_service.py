@@ -49,11 +49,16 @@ class ReportCollector(report_api.ComputeReportAPI):
     def lifecycle_event(self, host, event):
         self.received.append(("lifecycle_event", host, event))
 
+    def deregister(self, host, reason):
+        self.received.append(("deregister", host, reason))
+
     def of(self, kind):
         return [entry for entry in self.received if entry[0] == kind]
 
 
-CollectorEndpoint = report_api.endpoint_class("CollectorEndpoint", report_api.COMPUTE_REPORT, "1.0")
+CollectorEndpoint = report_api.endpoint_class(
+    "CollectorEndpoint", report_api.COMPUTE_REPORT, report_api.REPORT_API_VERSION
+)
 
 
 @pytest.fixture
@@ -123,9 +128,11 @@ def test_pins_to_host_version_and_config_cap(cloud, monkeypatch):
     assert host.driver_info.virt_api_max == "1.7"
 
     # An operation from a newer spec than the pinned version is refused locally.
+    major, minor = api.parse_version(api.VIRT_API_VERSION)
+    newer = f"{major}.{minor + 1}"
     future = api.Operation(
         name="future_op",
-        added_in="1.1",
+        added_in=newer,
         arguments=(),
         result=None,
         raises=(),
@@ -139,7 +146,9 @@ def test_pins_to_host_version_and_config_cap(cloud, monkeypatch):
         doc="",
     )
     monkeypatch.setitem(api.OPERATIONS, "future_op", future)
-    with pytest.raises(exc.NotSupported, match="pinned to virt API 1.0; future_op needs 1.1"):
+    with pytest.raises(
+        exc.NotSupported, match=f"pinned to virt API {api.VIRT_API_VERSION} .*; future_op needs {newer}"
+    ):
         host.call("future_op")
 
 

@@ -30,8 +30,16 @@ ISSUE_1_0_OPERATIONS = [
 ]
 
 
-def test_virt_api_1_0_operations():
-    assert list(api.OPERATIONS) == ISSUE_1_0_OPERATIONS
+def test_virt_api_operations():
+    assert list(api.OPERATIONS) == ISSUE_1_0_OPERATIONS + ["get_diagnostics"]
+    assert api.operations_added_in("1.1") == ["get_diagnostics"]
+
+
+def test_operations_after_1_0_are_gated_so_older_drivers_need_not_implement_them():
+    for op in api.OPERATIONS.values():
+        if op.added_in != "1.0":
+            assert op.capability is not None, f"{op.name} (added in {op.added_in}) must be gated"
+            assert op.name not in api.ComputeDriver.__abstractmethods__
 
 
 @pytest.mark.parametrize("name", list(api.OPERATIONS))

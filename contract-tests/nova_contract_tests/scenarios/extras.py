@@ -71,3 +71,35 @@ def detach_idempotent(ctx: ScenarioContext) -> None:
     ctx.call("detach_volume", instance=instance, volume_id=attachment.volume_id)
     ctx.call("detach_volume", instance=instance, volume_id=attachment.volume_id)
     ctx.call("detach_volume", instance=instance, volume_id=str(uuid.uuid4()))
+
+
+@scenario("get_diagnostics", "describes-instance")
+def diagnostics_describe_instance(ctx: ScenarioContext) -> None:
+    """Diagnostics of a running instance name it, agree with get_info on its power state and
+    count its vCPUs."""
+    instance = ctx.spawn()
+    diagnostics = ctx.call("get_diagnostics", instance=instance)
+    if diagnostics.uuid != instance.uuid:
+        raise ContractViolation(
+            "get_diagnostics", "result-describes-instance", f"returned diagnostics of {diagnostics.uuid}"
+        )
+    if diagnostics.power_state != ctx.power_state(instance):
+        raise ContractViolation(
+            "get_diagnostics",
+            "agrees-with-get-info",
+            f"reports power state {diagnostics.power_state!r}, get_info {ctx.power_state(instance)!r}",
+        )
+    if diagnostics.num_cpus != instance.flavor.vcpus:
+        raise ContractViolation(
+            "get_diagnostics",
+            "counts-the-flavor",
+            f"reports {diagnostics.num_cpus} vCPUs for a {instance.flavor.vcpus}-vCPU flavor",
+        )
+
+
+@scenario("get_diagnostics", "unknown-instance")
+def diagnostics_unknown(ctx: ScenarioContext) -> None:
+    """Diagnostics of an unknown instance raise InstanceNotFound."""
+    ctx.expect_error(
+        exc.InstanceNotFound, "get_diagnostics", "unknown-instance", instance=ctx.unknown_instance()
+    )

@@ -75,15 +75,17 @@ class _FakeInstance:
     volumes: dict[str, str] = field(default_factory=dict)  # mountpoint -> volume_id
     console: list[str] = field(default_factory=list)
     snapshots: list[str] = field(default_factory=list)
+    nics: int = 0
     started_at: float = field(default_factory=time.monotonic)
 
 
 class FakeDriver(api.ComputeDriver):
-    """In-memory reference implementation of virt API 1.0."""
+    """In-memory reference implementation of virt API 1.1."""
 
     name = "fake"
     hypervisor_type = "fake"
     distribution = "nova-driver-fake"
+    virt_api_max = "1.1"
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
@@ -129,6 +131,7 @@ class FakeDriver(api.ComputeDriver):
             memory_mb=flavor.memory_mb if running else 0,
             max_memory_mb=flavor.memory_mb,
             cpu_time_ns=int((time.monotonic() - record.started_at) * 1e9) if running else 0,
+            uptime_seconds=int(time.monotonic() - record.started_at) if running else None,
         )
 
     def _transition(self, instance: objects.Instance) -> _FakeInstance:
@@ -145,7 +148,8 @@ class FakeDriver(api.ComputeDriver):
         record.power_state = state
         if state == PowerState.RUNNING:
             record.started_at = time.monotonic()
-            record.console.append(f"[{timeutils.utcnow().isoformat()}] {record.instance.display_name} booted")
+            name = record.instance.get("hostname") or record.instance.display_name
+            record.console.append(f"[{timeutils.utcnow().isoformat()}] {name} booted")
 
     # -- test hooks (not part of the contract) ------------------------------
 
@@ -207,7 +211,7 @@ class FakeDriver(api.ComputeDriver):
                 raise exc.InsufficientResources(
                     resource="memory_mb", requested=flavor.memory_mb, available=fake.memory_mb - used_mem
                 )
-            record = _FakeInstance(instance=instance)
+            record = _FakeInstance(instance=instance, nics=len(network_info.objects))
             self._set_state(record, PowerState.RUNNING)
             self._instances[instance.uuid] = record
         return self._info(record)
@@ -242,6 +246,20 @@ class FakeDriver(api.ComputeDriver):
 
     def get_info(self, instance: objects.Instance) -> objects.InstanceInfo:
         return self._info(self._get(instance))
+
+    def get_diagnostics(self, instance: objects.Instance) -> objects.InstanceDiagnostics:
+        record = self._get(instance)
+        info = self._info(record)
+        return objects.InstanceDiagnostics(
+            uuid=instance.uuid,
+            power_state=record.power_state,
+            uptime_seconds=info.uptime_seconds,
+            cpu_time_ns=info.cpu_time_ns,
+            num_cpus=record.instance.flavor.vcpus,
+            memory_mb=record.instance.flavor.memory_mb,
+            num_nics=record.nics,
+            num_disks=1 + len(record.volumes),
+        )
 
     def get_console_output(self, instance: objects.Instance) -> objects.ConsoleOutput:
         record = self._get(instance)

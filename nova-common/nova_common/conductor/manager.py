@@ -52,6 +52,14 @@ _RESTING = (VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED)
 _HOST_ERRORS = (virt_exc.VirtError, ComputeServiceUnavailable)
 
 
+def guest_hostname(display_name: str, instance_uuid: str) -> str:
+    """A DNS label for the guest from its display name, as Nova derives
+    ``hostname``: lower case, runs of other characters as one hyphen, at most
+    63 characters; ``server-<uuid>`` when nothing is left."""
+    label = re.sub(r"[^a-z0-9]+", "-", display_name.lower()).strip("-")[:63].rstrip("-")
+    return label or f"server-{instance_uuid}"
+
+
 def _request_id() -> str:
     return "req-" + uuidlib.uuid4().hex
 
@@ -81,10 +89,12 @@ class ConductorManager:
         self._flavors: dict[int, dict[str, Any]] = {}
         self.stats = {"dropped": 0, "heartbeats": 0, "reports": 0, "registrations": 0, "events": 0}
         self._load_services()
+        self._update_auto_cap()
 
     def _load_services(self) -> None:
         wall, mono = now(), time.monotonic()
-        for service in self.db.list_services():
+        services = self.db.list_services()
+        for service in services:
             self._services[service["host"]] = service
             if service["last_heartbeat"]:
                 age = (wall - datetime.datetime.fromisoformat(service["last_heartbeat"])).total_seconds()
@@ -170,16 +180,18 @@ class ConductorManager:
                 capabilities=capabilities,
             ),
         )
-        # It may have restarted at another version: pin again, from what it
-        # just advertised (no probe round trip on its first operation).
-        self.virt.pin(host, driver_info)
         with self._lock:
             self._services[host] = service
             self._last_seen[host] = time.monotonic()
+        self._update_auto_cap()
+        # It may have restarted at another version: pin again, from what it
+        # just advertised (no probe round trip on its first operation).
+        client = self.virt.pin(host, driver_info)
         self.scheduler.invalidate()
         self.stats["registrations"] += 1
         LOG.info(
-            "%s compute service %s: driver %s %s, virt API %s-%s, capabilities %s",
+            "%s compute service %s: driver %s %s, virt API %s-%s, capabilities %s; "
+            "pinned to virt API %s (%s)",
             "Registered" if created else "Re-registered",
             host,
             driver_info.driver_name,
@@ -187,8 +199,43 @@ class ConductorManager:
             driver_info.virt_api_min,
             driver_info.virt_api_max,
             ",".join(capabilities),
+            client.version,
+            client.pin_reason(),
         )
         return self.core_info()
+
+    def deregister(self, host: Any, reason: Any) -> None:
+        """A compute service stops on purpose: the scheduler stops choosing it
+        now; it stays a known host, down until it registers again."""
+        host = self._check_host(host)
+        with self._lock:
+            self._last_seen.pop(host, None)
+            self._pending_beats.pop(host, None)
+        self.scheduler.invalidate()
+        LOG.info(
+            "Compute service %s deregistered: %s; the host is down until it registers again", host, reason
+        )
+
+    def _update_auto_cap(self) -> None:
+        """``[upgrade_levels] compute = auto``: every host pinned to the lowest
+        virt API version among the registered services."""
+        with self._lock:
+            versions = {
+                host: row["virt_api_max"] for host, row in self._services.items() if row.get("virt_api_max")
+            }
+        if not versions:
+            return
+        oldest = min(versions, key=lambda host: virt_api.parse_version(versions[host]))
+        lowest = versions[oldest]
+        if self.virt.set_auto_cap(lowest) and self.conf.upgrade_levels.compute == "auto":
+            LOG.info(
+                "[upgrade_levels] compute = auto: every compute host pinned to virt API %s, the lowest "
+                "among %d registered services (%s serves up to %s)",
+                lowest,
+                len(versions),
+                oldest,
+                lowest,
+            )
 
     def heartbeat(self, host: Any, sequence: Any) -> None:
         host = self._check_host(host)
@@ -272,6 +319,7 @@ class ConductorManager:
         return objects.Instance(
             uuid=instance["uuid"],
             display_name=instance["name"],
+            hostname=guest_hostname(instance["name"], instance["uuid"]),
             host=instance["host"],
             project_id=instance["project_id"],
             user_id=instance["user_id"],

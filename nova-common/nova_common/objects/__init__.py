@@ -22,5 +22,10 @@ from nova_common.objects.hypervisor import (  # noqa: F401
     InstanceInfoList,
 )
 from nova_common.objects.network import VIF, NetworkInfo  # noqa: F401
-from nova_common.objects.results import ConsoleOutput, LifecycleEvent, SnapshotInfo  # noqa: F401
+from nova_common.objects.results import (  # noqa: F401
+    ConsoleOutput,
+    InstanceDiagnostics,
+    LifecycleEvent,
+    SnapshotInfo,
+)
 from nova_common.objects.volume import VolumeAttachment  # noqa: F401

@@ -130,24 +130,70 @@ class NovaObject(ovo_base.VersionedObject, ovo_base.ComparableVersionedObject):
     def obj_to_primitive(
         self, target_version: str | None = None, version_manifest: dict[str, str] | None = None
     ) -> dict[str, Any]:
-        if version_manifest or (target_version is not None and target_version != self.VERSION):
-            return super().obj_to_primitive(target_version, version_manifest)
+        if version_manifest:
+            return self._primitive_for(version_manifest, target_version)
+        if target_version is not None and target_version != self.VERSION:
+            return super().obj_to_primitive(target_version, None)  # ovo's walk, by obj_relationships
         store = self.__dict__
         data = {}
         for name, field in self.fields.items():
             key = "_obj_" + name
             if key in store:
                 data[name] = field.to_primitive(self, name, store[key])
+        return self._wrap(data, self.VERSION)
+
+    def _primitive_for(self, manifest: dict[str, str], target_version: str | None = None) -> dict[str, Any]:
+        """The primitive a peer whose object versions are ``manifest`` reads.
+
+        Same result as ovo's manifest backport, without its generic walk
+        (version parsing and a relationship lookup per field per call): every
+        object inside is sent at the manifest's version of it, and this
+        object's own newer fields are dropped by :meth:`_backport_fields`. A
+        version the manifest names newer than ours is sent as ours (the peer
+        reads older versions).
+        """
+        target = target_version or manifest.get(self.obj_name(), self.VERSION)
+        if target != self.VERSION and _version(target) > _version(self.VERSION):
+            target = self.VERSION
+        store = self.__dict__
+        data: dict[str, Any] = {}
+        for name, field in self.fields.items():
+            key = "_obj_" + name
+            if key not in store:
+                continue
+            value = store[key]
+            if name in self._object_fields and value is not None:
+                if isinstance(value, list):
+                    data[name] = [item._primitive_for(manifest) for item in value]
+                else:
+                    data[name] = value._primitive_for(manifest)
+            else:
+                data[name] = field.to_primitive(self, name, value)
+        if target != self.VERSION:
+            self._backport_fields(data, target)
+        return self._wrap(data, target)
+
+    def _wrap(self, data: dict[str, Any], version: str) -> dict[str, Any]:
         primitive = {
             "nova_object.name": self.obj_name(),
             "nova_object.namespace": OBJ_NAMESPACE,
-            "nova_object.version": self.VERSION,
+            "nova_object.version": version,
             "nova_object.data": data,
         }
         changes = self.obj_what_changed()
         if changes:
-            primitive["nova_object.changes"] = sorted(changes)
+            # As ovo does: a backport drops the changes of fields it dropped.
+            primitive["nova_object.changes"] = sorted(change for change in changes if change in data)
         return primitive
+
+    def _backport_fields(self, data: dict[str, Any], target_version: str) -> None:
+        """Drop or convert this object's own fields that ``target_version``
+        does not have (the objects inside are backported separately). Every
+        object that adds a field after 1.0 overrides this."""
+
+    def obj_make_compatible(self, primitive: dict[str, Any], target_version: str) -> None:
+        super().obj_make_compatible(primitive, target_version)
+        self._backport_fields(primitive, target_version)
 
     @classmethod
     def obj_class_from_name(cls, objname: str, objver: str) -> type[NovaObject]:
@@ -202,6 +248,10 @@ class NovaObject(ovo_base.VersionedObject, ovo_base.ComparableVersionedObject):
 
 class NovaObjectListBase(ovo_base.ObjectListBase):
     """Mixin for list objects (``objects`` field holding one object type)."""
+
+
+def _version(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def registered_classes() -> dict[str, list[type[NovaObject]]]:

@@ -1,5 +1,7 @@
 """What the core asks a driver to run: flavors, images and instances."""
 
+from oslo_utils import versionutils
+
 from nova_common.objects import base, fields
 
 
@@ -53,14 +55,19 @@ class Instance(base.NovaObject):
     not cross the boundary: a driver answers what the hypervisor does, the core
     decides what that means.
 
+    ``hostname`` is the guest's host name, derived by the core from the display
+    name (a DNS label); a driver may hand it to the guest.
+
     Version 1.0: initial version.
+    Version 1.1: ``hostname`` (virt API 1.1).
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     fields = {
         "uuid": fields.UUIDField(),
         "display_name": fields.StringField(),
+        "hostname": fields.StringField(nullable=True, default=None),
         "host": fields.StringField(nullable=True, default=None),
         "project_id": fields.StringField(nullable=True, default=None),
         "user_id": fields.StringField(nullable=True, default=None),
@@ -68,3 +75,11 @@ class Instance(base.NovaObject):
         "image": fields.ObjectField("ImageMeta"),
         "metadata": fields.DictOfStringsField(default={}),
     }
+
+    #: The versions of the objects inside, per version of this one (for a
+    #: backport to a version without a manifest).
+    obj_relationships = {"flavor": [("1.0", "1.0")], "image": [("1.0", "1.0")]}
+
+    def _backport_fields(self, data: dict, target_version: str) -> None:
+        if versionutils.convert_version_to_tuple(target_version) < (1, 1):
+            data.pop("hostname", None)

@@ -1,5 +1,7 @@
 """What a driver reports about its hypervisor, its host and its instances."""
 
+from oslo_utils import versionutils
+
 from nova_common.objects import base, fields
 
 
@@ -7,10 +9,14 @@ from nova_common.objects import base, fields
 class InstanceInfo(base.NovaObject):
     """One instance as the hypervisor reports it.
 
+    ``uptime_seconds``: seconds since the instance last started running, when
+    the hypervisor knows (None otherwise, and while it is not running).
+
     Version 1.0: initial version.
+    Version 1.1: ``uptime_seconds`` (virt API 1.1).
     """
 
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     fields = {
         "uuid": fields.UUIDField(),
@@ -20,7 +26,12 @@ class InstanceInfo(base.NovaObject):
         "memory_mb": fields.NonNegativeIntegerField(default=0),
         "max_memory_mb": fields.NonNegativeIntegerField(default=0),
         "cpu_time_ns": fields.NonNegativeIntegerField(nullable=True, default=None),
+        "uptime_seconds": fields.NonNegativeIntegerField(nullable=True, default=None),
     }
+
+    def _backport_fields(self, data: dict, target_version: str) -> None:
+        if versionutils.convert_version_to_tuple(target_version) < (1, 1):
+            data.pop("uptime_seconds", None)
 
 
 @base.NovaObjectRegistry.register

@@ -52,3 +52,25 @@ class LifecycleEvent(base.NovaObject):
         "transition": fields.LifecycleTransitionField(),
         "timestamp": fields.DateTimeField(),
     }
+
+
+@base.NovaObjectRegistry.register
+class InstanceDiagnostics(base.NovaObject):
+    """What the hypervisor can tell about one instance's use of the host
+    (``get_diagnostics``), as Nova's ``os-server-diagnostics`` shows it.
+
+    Version 1.0: initial version (virt API 1.1).
+    """
+
+    VERSION = "1.0"
+
+    fields = {
+        "uuid": fields.UUIDField(),
+        "power_state": fields.PowerStateField(),
+        "uptime_seconds": fields.NonNegativeIntegerField(nullable=True, default=None),
+        "cpu_time_ns": fields.NonNegativeIntegerField(nullable=True, default=None),
+        "num_cpus": fields.NonNegativeIntegerField(default=0),
+        "memory_mb": fields.NonNegativeIntegerField(default=0),
+        "num_nics": fields.NonNegativeIntegerField(default=0),
+        "num_disks": fields.NonNegativeIntegerField(default=0),
+    }

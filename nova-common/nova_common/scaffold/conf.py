@@ -6,6 +6,8 @@ import socket
 
 from oslo_config import cfg
 
+from nova_common.virt import rpcapi
+
 default_opts = [
     cfg.StrOpt(
         "host",
@@ -66,3 +68,4 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
             conf.register_opts(opts, group=group)
         except cfg.DuplicateOptError:
             pass
+    rpcapi.register_opts(conf)  # [upgrade_levels]: the service's own caps

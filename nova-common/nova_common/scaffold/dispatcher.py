@@ -26,6 +26,7 @@ from oslo_log import log as logging
 
 from nova_common.virt import api
 from nova_common.virt import exceptions as exc
+from nova_common.virt.driver_info import served_version
 
 LOG = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class DriverDispatcher:
 
     def __init__(self, driver: api.ComputeDriver) -> None:
         self.driver = driver
+        self.served_version = served_version(driver)
         self.locks = InstanceLocks()
         self.hypervisor_down_reason: str | None = None
 
@@ -71,6 +73,12 @@ class DriverDispatcher:
         op = api.OPERATIONS.get(operation)
         if op is None:
             raise exc.InvalidRequest(field="operation", value=operation, reason="not in the virt API")
+        if api.parse_version(op.added_in) > api.parse_version(self.served_version):
+            raise exc.NotSupported(
+                operation=operation,
+                reason=f"this compute service serves virt API up to {self.served_version}; "
+                f"{operation} needs {op.added_in}",
+            )
         if op.capability is not None and op.capability not in self.driver.capabilities():
             raise exc.NotSupported(
                 operation=operation,

@@ -27,7 +27,7 @@ from nova_common.scaffold import conf as scaffold_conf
 from nova_common.scaffold.dispatcher import DriverDispatcher
 from nova_common.scaffold.endpoint import VirtEndpoint
 from nova_common.scaffold.reporting import ServiceControlEndpoint, compute_report_client
-from nova_common.virt import api
+from nova_common.virt import api, report_api
 from nova_common.virt import exceptions as exc
 from nova_common.virt.rpcapi import COMPUTE_TOPIC
 
@@ -51,6 +51,11 @@ class ComputeService:
         self._own_transport = transport is None
         self.transport = transport or get_transport(conf)
         self.reporter = compute_report_client(self.transport, self.host, topic=conf.compute.conductor_topic)
+        # Until a core answered, it may be of any release: the registration
+        # goes out with the objects of the oldest one (a core reads its own
+        # release's objects and every older one's).
+        oldest = min(api.RELEASED_OBJECT_VERSIONS, key=api.parse_version)
+        self.reporter.version_manifest = dict(api.RELEASED_OBJECT_VERSIONS[oldest])
         #: The core's answer to the last registration (None until one succeeded).
         self.core_info: objects.CoreInfo | None = None
         self._registration_due = True
@@ -100,6 +105,7 @@ class ComputeService:
             self._server.wait()
         if self._ticker is not None:
             self._ticker.join(timeout=5)
+        self._deregister("the compute service was stopped")
         try:
             self.driver.stop()
         except Exception:  # stop must finish whatever the driver does
@@ -108,6 +114,24 @@ class ComputeService:
         if self._own_transport:
             self.transport.cleanup()
         LOG.info("Compute service %s stopped", self.host)
+
+    def _deregister(self, reason: str) -> None:
+        """Tell the core we are going, when it reads report API 1.1 (an older
+        core notices from the missing heartbeats instead)."""
+        if not self.registered:
+            return
+        if not self.reporter.can_send("deregister"):
+            LOG.info(
+                "Not telling core %s that %s stops: it reads report API %s, deregister needs 1.1",
+                self.core_info.core_version,
+                self.host,
+                self.reporter.version_cap,
+            )
+            return
+        try:
+            self.reporter.deregister(reason=reason)
+        except Exception as error:  # the core will see the heartbeats stop
+            LOG.warning("Could not tell the core that %s stops: %s", self.host, error)
 
     def request_registration(self) -> None:
         """ServiceControlAPI.request_registration: register again now."""
@@ -179,10 +203,12 @@ class ComputeService:
         self._registration_due = False
         self._registration_failures = 0
         self.reporter.version_manifest = dict(core.object_versions)
+        self.reporter.version_cap = self._report_version(core)
         if self.core_info is None or self.core_info.obj_to_primitive() != core.obj_to_primitive():
             LOG.info(
                 "Compute service %s registered with core %s (virt API %s-%s, report API %s); "
-                "serving virt API %s-%s; reporting objects at %s",
+                "serving virt API %s-%s (driver %s implements %s); sending report API %s; "
+                "reporting objects at %s",
                 self.host,
                 core.core_version,
                 core.virt_api_min,
@@ -190,10 +216,22 @@ class ComputeService:
                 core.report_api_version,
                 info.virt_api_min,
                 info.virt_api_max,
+                self.driver.name,
+                self.driver.virt_api_max,
+                self.reporter.version_cap,
                 _manifest_difference(core.object_versions),
             )
         self.core_info = core
         return True
+
+    def _report_version(self, core: objects.CoreInfo) -> str:
+        """The compute-report API version we send: ours, the core's, and
+        ``[upgrade_levels] conductor`` when it is a version, whichever is lowest."""
+        versions = [report_api.REPORT_API_VERSION, core.report_api_version]
+        cap = self.conf.upgrade_levels.conductor
+        if cap and cap != "auto":
+            versions.append(cap)
+        return min(versions, key=api.parse_version)
 
     def _forward_event(self, event: objects.LifecycleEvent) -> None:
         try:

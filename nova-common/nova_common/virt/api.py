@@ -62,12 +62,14 @@ from nova_common.objects.fields import PowerState
 from nova_common.virt import exceptions as exc
 
 #: The newest virt API version this nova-common speaks.
-VIRT_API_VERSION = "1.0"
+VIRT_API_VERSION = "1.1"
 
 #: Every released virt API version and what it changed, in prose. Which
 #: operations each version added is derived (:func:`operations_added_in`).
 VERSION_HISTORY: dict[str, str] = {
     "1.0": "Initial contract.",
+    "1.1": "get_diagnostics (capability 'diagnostics', result InstanceDiagnostics 1.0); "
+    "Instance 1.1 (hostname, sent to drivers); InstanceInfo 1.1 (uptime_seconds, returned by drivers).",
 }
 
 #: The objects of every released virt API version: name -> "<version>-<fingerprint>"
@@ -86,6 +88,23 @@ RELEASED_OBJECTS: dict[str, dict[str, str]] = {
         "ImageMeta": "1.0-b8ebd4ab6c0f915256c1edfeea91204b",
         "Instance": "1.0-94a04680434cc2dd639f913d5d381ddf",
         "InstanceInfo": "1.0-cd183e62ac19a8a6c8b10cebb16b81fa",
+        "InstanceInfoList": "1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e",
+        "LifecycleEvent": "1.0-a1a21ccaa5b3d243401921631adf07f9",
+        "NetworkInfo": "1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e",
+        "SnapshotInfo": "1.0-0004645cbc879f7011cdb7ff52979713",
+        "VIF": "1.0-4be400af81edc54d95228c253b433b2e",
+        "VolumeAttachment": "1.0-cdea393b3995b4531493c04583a426ed",
+    },
+    "1.1": {
+        "ConsoleOutput": "1.0-708fb6f05b644a2a96451e011c9b574c",
+        "CoreInfo": "1.0-5ebfad12f06762d6856b4eefa0393036",
+        "DriverInfo": "1.0-2c782735c7a24dce844fabf4611e4901",
+        "Flavor": "1.0-68d8a91fdc3548b9ff9c8f41f5aca212",
+        "HostResources": "1.0-e797c7a31fbf7ae40be1854469ee6416",
+        "ImageMeta": "1.0-b8ebd4ab6c0f915256c1edfeea91204b",
+        "Instance": "1.1-a36c02a8a3393c46ac1428a8e000eee6",
+        "InstanceDiagnostics": "1.0-030a8929717d65c56308fdaec570f098",
+        "InstanceInfo": "1.1-e738c3635d2d27c3ea7240c8f3f5fa8f",
         "InstanceInfoList": "1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e",
         "LifecycleEvent": "1.0-a1a21ccaa5b3d243401921631adf07f9",
         "NetworkInfo": "1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e",
@@ -118,6 +137,7 @@ class Capability:
     CONSOLE_OUTPUT = "console_output"
     SNAPSHOT = "snapshot"
     VOLUME_ATTACH = "volume_attach"
+    DIAGNOSTICS = "diagnostics"  # virt API 1.1
 
     #: Every capability above (derived from the class body).
     ALL: typing.ClassVar[frozenset[str]]
@@ -432,6 +452,11 @@ class ComputeDriver(abc.ABC):
     hypervisor_type: typing.ClassVar[str] = "unknown"
     #: Distribution whose version is reported as driver_version.
     distribution: typing.ClassVar[str | None] = None
+    #: The newest virt API version this driver implements. A driver written
+    #: against an older nova-common keeps the default, so the core pins it to
+    #: 1.0 and answers NotSupported for newer operations without calling it,
+    #: whatever nova-common it is installed with.
+    virt_api_max: typing.ClassVar[str] = "1.0"
 
     def __init__(self, conf: Any) -> None:
         self.conf = conf
@@ -919,6 +944,30 @@ class ComputeDriver(abc.ABC):
         Idempotent: yes; detaching a volume that is not attached is a no-op.
         """
         raise exc.NotSupported(operation="detach_volume", reason="not implemented by this driver")
+
+    # -- the operations of virt API 1.1 -------------------------------------
+
+    @operation(
+        added_in="1.1",
+        idempotent=True,
+        capability=Capability.DIAGNOSTICS,
+        raises=(exc.InstanceNotFound,),
+        time_budget=5,
+    )
+    def get_diagnostics(self, instance: objects.Instance) -> objects.InstanceDiagnostics:
+        """What the hypervisor can tell about one instance's use of the host.
+
+        Preconditions: none; any power state.
+
+        Result: InstanceDiagnostics of the instance: its power state, vCPUs,
+        memory, virtual NICs and disks, and, when the hypervisor knows them,
+        uptime and CPU time.
+
+        Errors: InstanceNotFound.
+
+        Idempotent: yes (read-only).
+        """
+        raise exc.NotSupported(operation="get_diagnostics", reason="not implemented by this driver")
 
 
 def _base_type(hint: Any) -> Any:

@@ -43,12 +43,13 @@ from nova_common.virt import api
 from nova_common.virt import exceptions as exc
 
 #: The newest compute-report API version this nova-common speaks.
-REPORT_API_VERSION = "1.0"
+REPORT_API_VERSION = "1.1"
 
 #: Every released compute-report API version and what it changed.
 REPORT_VERSION_HISTORY: dict[str, str] = {
     "1.0": "Initial: register (a call answered with CoreInfo), heartbeat, report_resources, "
     "lifecycle_event; request_registration (core to service).",
+    "1.1": "deregister: a compute service stopping cleanly tells the core it is going.",
 }
 
 #: Namespace of :class:`ServiceControlAPI` on a compute service's queue.
@@ -181,6 +182,18 @@ class ComputeReportAPI(abc.ABC):
     def lifecycle_event(self, host: HostName, event: objects.LifecycleEvent) -> None:
         """An instance changed state behind the core's back."""
 
+    @message(
+        added_in="1.1",
+        kind=CAST,
+        sent="by the compute service when it stops cleanly (SIGTERM), after it stopped serving, "
+        "to a core that speaks report API 1.1",
+    )
+    @abc.abstractmethod
+    def deregister(self, host: HostName, reason: Annotated[str, api.NonEmpty()]) -> None:
+        """The service is going away on purpose: the core stops choosing the
+        host at once instead of waiting for its heartbeats to stop. A later
+        registration brings it back."""
+
 
 class ServiceControlAPI(abc.ABC):
     """What the core asks of a compute service's scaffold (not its driver)."""
@@ -239,6 +252,9 @@ class MessageClient:
         fixed: dict[str, Any] | None = None,
         version_manifest: dict[str, str] | None = None,
     ) -> None:
+        #: The newest API version the receiver reads (None: any): newer
+        #: messages are refused locally (:meth:`can_send`).
+        self.version_cap: str | None = None
         self._transport = transport
         self._target = target
         self._messages = messages
@@ -260,12 +276,24 @@ class MessageClient:
         )
         self._prepared = {}
 
+    def can_send(self, name: str) -> bool:
+        """Whether the receiver reads message ``name`` (its version is within the cap)."""
+        msg = self._messages[name]
+        return self.version_cap is None or api.parse_version(msg.added_in) <= api.parse_version(
+            self.version_cap
+        )
+
     def send(self, name: str, /, timeout: float | None = None, **kwargs: Any) -> Any:
         """Send message ``name``: a call returns the receiver's answer (waiting
         ``timeout`` seconds, default the message's ``rpc_timeout``)."""
         msg = self._messages.get(name)
         if msg is None:
             raise exc.InvalidRequest(field="message", value=name, reason="not in the declared API")
+        if not self.can_send(name):
+            raise exc.NotSupported(
+                operation=name,
+                reason=f"the receiver reads {msg.api} up to {self.version_cap}; {name} needs {msg.added_in}",
+            )
         kwargs = {**self._fixed, **kwargs}
         api.check_arguments(msg, kwargs)
         prepared = self._prepared.get(name)

@@ -38,9 +38,20 @@ COMPUTE_TOPIC = "compute"
 upgrade_opts = [
     cfg.StrOpt(
         "compute",
-        help="Cap the virt API version this client sends to compute services, for "
-        "rolling upgrades: set it to the oldest compute service's version until all "
-        "are upgraded (for example '1.0'). Unset: use what each host advertises.",
+        regex=r"^(auto|\d+\.\d+)$",
+        help="Cap of the virt API version, for rolling upgrades. On the core: the version "
+        "sent to compute services; 'auto' pins every host to the lowest version among the "
+        "registered compute services, re-evaluated as services register and go, so the pin "
+        "rises once the last old service is upgraded; 'X.Y' pins to that version; unset, "
+        "each host gets the newest version both sides speak. On a compute service: the "
+        "newest version it advertises and serves ('X.Y'; 'auto' and unset: no cap).",
+    ),
+    cfg.StrOpt(
+        "conductor",
+        regex=r"^(auto|\d+\.\d+)$",
+        help="On a compute service: cap of the compute-report API version it sends to the "
+        "core. 'auto' (or unset): the version the core announced when it answered the "
+        "registration; 'X.Y': at most that version.",
     ),
 ]
 
@@ -123,6 +134,25 @@ class HostClient:
         with self._lock:
             return self._pin(info)
 
+    def repin(self, version_cap: str | None) -> str | None:
+        """Apply a new version cap; re-pin at once when the host is known."""
+        with self._lock:
+            self._version_cap = version_cap
+            return self._pin(self.driver_info) if self.driver_info is not None else None
+
+    def pin_reason(self) -> str:
+        """Why the pinned version is what it is, for the registration log."""
+        info = self.driver_info
+        if info is None:
+            return "not pinned yet"
+        parts = [
+            f"we speak {api.VIRT_API_VERSION}",
+            f"the host serves {info.virt_api_min}-{info.virt_api_max}",
+        ]
+        if self._version_cap:
+            parts.append(f"[upgrade_levels] compute caps at {self._version_cap}")
+        return "; ".join(parts)
+
     def _pin(self, info: Any) -> str:
         if not isinstance(info, objects.DriverInfo):
             raise exc.InternalError(
@@ -163,10 +193,11 @@ class HostClient:
         if prepared is None:
             client = self._pinned_client()
             if not client.can_send_version(op.added_in):
+                served = self.driver_info.virt_api_max if self.driver_info is not None else "?"
                 raise exc.NotSupported(
                     operation=operation,
-                    reason=f"host {self.host} is pinned to virt API {self.version}; "
-                    f"{operation} needs {op.added_in}",
+                    reason=f"host {self.host} is pinned to virt API {self.version} (it serves up to "
+                    f"{served}); {operation} needs {op.added_in}",
                 )
             prepared = self._prepare(client, op)
             self._prepared[operation] = prepared
@@ -233,6 +264,29 @@ class VirtAPIClient:
         self._timeout = timeout
         self._hosts: dict[str, HostClient] = {}
         self._lock = threading.Lock()
+        #: With ``[upgrade_levels] compute = auto``: the lowest virt API version
+        #: among the registered compute services, set by whoever knows them all
+        #: (the conductor, :meth:`set_auto_cap`). None until then: no cap.
+        self.auto_cap: str | None = None
+
+    def version_cap(self) -> str | None:
+        """The cap every host client gets now (see ``[upgrade_levels] compute``)."""
+        cap = self._conf.upgrade_levels.compute
+        if cap == "auto":
+            return self.auto_cap
+        return cap or None
+
+    def set_auto_cap(self, version: str | None) -> bool:
+        """Set the automatic cap; re-pin every known host when it changed."""
+        with self._lock:
+            if version == self.auto_cap:
+                return False
+            self.auto_cap = version
+            clients = list(self._hosts.values())
+        cap = self.version_cap()
+        for client in clients:
+            client.repin(cap)
+        return True
 
     def host(self, host: str) -> HostClient:
         """The pinned client of ``host`` (created and pinned on first call)."""
@@ -243,9 +297,7 @@ class VirtAPIClient:
             return client
 
     def _new_client(self, host: str) -> HostClient:
-        return HostClient(
-            self.transport, host, version_cap=self._conf.upgrade_levels.compute, timeout=self._timeout
-        )
+        return HostClient(self.transport, host, version_cap=self.version_cap(), timeout=self._timeout)
 
     def forget(self, host: str) -> None:
         """Drop a host's pin: the next call pins again by asking the host."""

@@ -121,6 +121,7 @@ class Cloud:
         hosts: int = 10,
         fake: dict[str, Any] | None = None,
         per_host: dict[int, dict[str, Any]] | None = None,
+        driver_classes: dict[int, type[FakeDriver]] | None = None,
         transport_url: str = MEMORY_URL,
         **conductor_overrides: Any,
     ) -> None:
@@ -142,6 +143,7 @@ class Cloud:
         self.host_names = [f"fake-{self.tag}-{i:02d}" for i in range(hosts)]
         self.fake = fake or {}
         self.per_host = per_host or {}
+        self.driver_classes = driver_classes or {}
         self.computes: dict[str, ComputeService] = {}
         self.conductor: ConductorService | None = None
         self.api = ComputeAPI(self.conf, self.transport, timeout=30)
@@ -158,11 +160,12 @@ class Cloud:
             self.conductor.stop()
             self.conductor = None
 
-    def start_compute(self, index: int) -> ComputeService:
+    def start_compute(self, index: int, driver_cls: type[FakeDriver] | None = None) -> ComputeService:
         host = self.host_names[index]
         conf = compute_conf(host, **{**self.fake, **self.per_host.get(index, {})})
         conf.set_override("control_exchange", self.conf.control_exchange)
-        service = ComputeService(conf, FakeDriver(conf), transport=self.transport)
+        driver_cls = driver_cls or self.driver_classes.get(index, FakeDriver)
+        service = ComputeService(conf, driver_cls(conf), transport=self.transport)
         service.start()
         self.computes[host] = service
         return service
