@@ -18,7 +18,6 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_common import messaging
-from nova_common.scaffold import conf as scaffold_conf
 
 if TYPE_CHECKING:
     from nova_common.scaffold.service import ComputeService
@@ -34,6 +33,7 @@ def build_service(
     unless ``[messaging]`` enables one). The process must have called
     :func:`nova_common.messaging.init_process` before importing oslo.messaging."""
     from nova_common.messaging import conf as messaging_conf
+    from nova_common.scaffold import conf as scaffold_conf
     from nova_common.scaffold.loader import load_driver_class
     from nova_common.scaffold.service import ComputeService
 
