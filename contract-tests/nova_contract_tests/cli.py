@@ -113,6 +113,43 @@ def _verify_vendored(args: argparse.Namespace) -> int:
     return 0 if drift.clean else 1
 
 
+def _guide(args: argparse.Namespace) -> int:
+    from nova_contract_tests import guide
+
+    if args.check:
+        try:
+            current = open(args.check).read()
+        except OSError as error:
+            print(f"nova-contract-tests: {error}", file=sys.stderr)
+            return 2
+        if current != guide.render():
+            print(f"{args.check} is stale: run `{guide.REGENERATE}`", file=sys.stderr)
+            return 1
+        print(f"{args.check} is up to date")
+        return 0
+    if args.output:
+        changed = guide.write(args.output)
+        print(f"{'wrote' if changed else 'unchanged:'} {args.output}")
+    else:
+        print(guide.render(), end="")
+    return 0
+
+
+def _new_driver(args: argparse.Namespace) -> int:
+    from nova_contract_tests import new_driver
+
+    try:
+        written = new_driver.generate(args.name, args.output, approvers=args.approver or None)
+    except (ValueError, OSError) as error:
+        print(f"nova-contract-tests: {error}", file=sys.stderr)
+        return 2
+    print(f"generated nova-driver-{new_driver.distribution_suffix(args.name)} in {args.output}:")
+    for path in written:
+        print(f"  {path}")
+    print(f"next: pip install -e '{args.output}[test]' && pytest {args.output}/tests")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nova-contract-tests",
@@ -159,6 +196,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list every scenario and what gates it")
     lst.set_defaults(func=_list)
+
+    gui = sub.add_parser(
+        "guide",
+        help="write the driver author's guide (docs/driver-guide.md), generated from the spec and the kit",
+    )
+    gui.add_argument("-o", "--output", metavar="FILE", help="write it here (default: stdout)")
+    gui.add_argument(
+        "--check", metavar="FILE", help="exit 1 when FILE differs from the guide as generated now"
+    )
+    gui.set_defaults(func=_guide)
+
+    new = sub.add_parser(
+        "new-driver",
+        help="generate a driver package that passes the kit's mandatory operations",
+        description="NAME is a lower-case Python identifier: the entry-point name, the option group, "
+        "package nova_driver_NAME and console script nova-compute-NAME.",
+    )
+    new.add_argument("name", metavar="NAME")
+    new.add_argument("--output", required=True, metavar="DIR", help="a new or empty directory")
+    new.add_argument(
+        "--approver", action="append", metavar="ACCOUNT", help="an approver for OWNERS (repeatable)"
+    )
+    new.set_defaults(func=_new_driver)
     return parser
 
 

@@ -1,21 +1,30 @@
 """Publish a staged package directory to its own git repository, with its history.
 
-One ``git fast-export --no-data`` of the source ref is filtered here and fed
-to one ``git fast-import`` on the target; file contents come from one
-``git cat-file --batch`` process. No checkout, no subprocess per commit.
+One ``git fast-export --no-data`` of the new source commits is filtered here
+and fed to one ``git fast-import`` on the target; file contents come from one
+``git cat-file --batch`` process, each sent once. No checkout, no subprocess
+per commit.
 
 Filtering keeps the file changes under the package directory (its prefix
-stripped) and under any extra paths (moved to their destination). A commit
-left with no change is dropped and stands for its nearest kept ancestor;
-a merge is kept when it still joins two different published commits. Each
-published commit keeps its author, committer, dates and message, and gains a
+stripped) and under any extra paths (moved to their destination). Which
+commits are kept, and which parents a kept merge gets, is
+:mod:`nova_tools.publish_graph`'s rule (git filter-repo's). Each published
+commit keeps its author, committer, dates and message, and gains a
 ``Source-commit: <sha>`` trailer. Invariant: the published tree of a source
 commit's stand-in equals the package tree of that source commit; after each
 run :func:`verify` checks it at the tip with git's own tree listings.
 
-Incremental runs read the target's branch: the ``Source-commit`` trailers say
-which source commits are published, and only commits after the tip's are
-exported (``--reference-excluded-parents`` names older parents by sha).
+Incremental runs read the target's branch: its tip's ``Source-commit``
+trailer says where the last run stopped, the trailers say which source
+commits are published, and the source graph up to there replays the earlier
+decisions (:meth:`History.add_published`); only the commits after it are
+exported. A run in several steps therefore writes the same commits, byte for
+byte, as one full run.
+
+Nothing is written when a rule's path is not a directory at the source
+commit, when the target is a file, a non-empty directory that is not a git
+repository, or a branch this tool did not write, or when the source commit
+does not contain the target's tip (a rewind).
 """
 
 from __future__ import annotations
@@ -27,9 +36,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
+
+from nova_tools import publish_state, toml_file
+from nova_tools.publish_graph import History, HistoryError
 
 TRAILER = "Source-commit"
 _TRAILER_LINE = re.compile(rb"^[A-Za-z0-9-]+: ")
@@ -65,11 +76,7 @@ class Rule:
 
 
 def load_rules(path: str) -> dict[str, Rule]:
-    with open(path, "rb") as source:
-        try:
-            data = tomllib.load(source)
-        except tomllib.TOMLDecodeError as error:
-            raise PublishError(f"{path}: not valid TOML: {error}") from error
+    data = toml_file.load(path, PublishError)
     packages = data.get("package")
     if not isinstance(packages, list) or not packages:
         raise PublishError(f"{path}: needs [[package]] tables (path, target, branch, tag_prefix, extra)")
@@ -262,6 +269,8 @@ def read_export(stream: IO[bytes], rule: Rule) -> Iterator[Commit | tuple[str, b
 
 # -- publishing -----------------------------------------------------------------------
 
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
 
 @dataclasses.dataclass
 class Result:
@@ -270,15 +279,19 @@ class Result:
     source_tip: str
     target_tip: str | None
     published: int  # commits written this run
-    dropped: int  # commits with nothing of the package
+    dropped: int  # commits read this run and not published (nothing of the package, or redundant merges)
     tags: list[str]
     incremental: bool
     dry_run: bool
+    merges: int = 0  # merges among the commits written
+    blobs: int = 0  # file contents sent to fast-import (each once)
+    ancestry_walked: int = 0  # nodes the bounded source-ancestry walk visited (see publish_graph)
+    resumed_from: str = ""  # incremental: "state" (the last run's, publish_state) or "trailers" (replayed)
 
 
 def published_map(target: str, branch: str) -> dict[str, str]:
     """source sha -> target sha, from the Source-commit trailers on the target branch."""
-    if not git(target, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip():
+    if not _has_branch(target, branch):
         return {}
     out = git(
         target,
@@ -297,48 +310,110 @@ def published_map(target: str, branch: str) -> dict[str, str]:
     return mapping
 
 
+def _branch_tip(repo: str, branch: str) -> str | None:
+    tip = git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
+    return tip.decode().strip() or None
+
+
+def _has_branch(repo: str, branch: str) -> bool:
+    return bool(git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip())
+
+
 def tip_source(target: str, branch: str) -> str | None:
-    if not git(target, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip():
+    if not _has_branch(target, branch):
         return None
     out = git(target, "log", "-1", f"--format=%(trailers:key={TRAILER},valueonly)", f"refs/heads/{branch}")
     return out.decode().strip() or None
 
 
-class _AncestorFinder:
-    """Nearest published ancestor of a source commit outside this run (rare: run boundaries)."""
-
-    def __init__(self, source: str, mapping: dict[str, str]) -> None:
-        self.source, self.mapping, self.cache = source, mapping, {}
-
-    def __call__(self, sha: str) -> str | None:
-        if sha in self.mapping:
-            return self.mapping[sha]
-        if sha not in self.cache:
-            found = None
-            proc = subprocess.Popen(["git", "-C", self.source, "rev-list", sha], stdout=subprocess.PIPE)
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                candidate = line.decode().strip()
-                if candidate in self.mapping:
-                    found = self.mapping[candidate]
-                    break
-            proc.kill()
-            proc.wait()
-            self.cache[sha] = found
-        return self.cache[sha]
+def check_rule(source: str, commit: str, rule: Rule) -> None:
+    """Every source path of the rule must be a directory at ``commit``; the error names it."""
+    paths = [rule.path, *(src for src, _ in rule.extra)]
+    query = "".join(f"{commit}:{p.rstrip('/')}\n" for p in paths).encode()
+    answers = git(source, "cat-file", "--batch-check=%(objecttype)", input=query).decode().splitlines()
+    for path, answer in zip(paths, answers, strict=True):
+        if answer != "tree":
+            what = "does not exist" if answer.endswith("missing") else f"is a {answer}, not a directory"
+            raise PublishError(f"{path}: {what} in {source} at {commit[:12]}; nothing written")
 
 
-def _is_ancestor(graph: dict[str, list[str]], ancestor: str, of: str) -> bool:
-    stack, seen = [of], set()
-    while stack:
-        node = stack.pop()
-        if node == ancestor:
-            return True
-        if node in seen:
+def check_target(target: str, branch: str) -> bool:
+    """Refuse a target that is not ours to write; True when it holds a repository already."""
+    if not os.path.lexists(target):
+        return False
+    if not os.path.isdir(target):
+        raise PublishError(f"{target}: exists and is not a directory; nothing written")
+    found = subprocess.run(
+        ["git", "-C", target, "rev-parse", "--absolute-git-dir"], capture_output=True, text=True
+    )
+    git_dir = found.stdout.strip()
+    own = {os.path.realpath(target), os.path.realpath(os.path.join(target, ".git"))}
+    if found.returncode != 0 or os.path.realpath(git_dir) not in own:
+        if os.listdir(target):
+            raise PublishError(
+                f"{target}: a non-empty directory that is not a git repository; nothing written"
+            )
+        return False
+    if _has_branch(target, branch) and tip_source(target, branch) is None:
+        raise PublishError(
+            f"{target}: branch {branch} was not written by tools/publish (no {TRAILER} trailer at its tip);"
+            " nothing written"
+        )
+    return True
+
+
+class TreeIds:
+    """Tree ids of the rule's source paths at a commit, from one ``git cat-file --batch-check``."""
+
+    def __init__(self, repo: str, rule: Rule) -> None:
+        self.paths = [src.rstrip("/") for src, _ in rule.mappings]
+        self.proc = subprocess.Popen(
+            ["git", "-C", repo, "cat-file", "--batch-check=%(objectname)"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def __call__(self, commit: str) -> tuple[bytes, ...]:
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write("".join(f"{commit}:{p}\n" for p in self.paths).encode())
+        self.proc.stdin.flush()
+        return tuple(self.proc.stdout.readline().split(b" ")[0] for _ in self.paths)
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait()
+
+
+def ops_between(source: str, rule: Rule, base: str | None, commit: str) -> list[bytes]:
+    """The filtered file changes from ``base`` (None: nothing) to ``commit``."""
+    sources = [src for src, _ in rule.mappings]
+    out = git(source, "diff-tree", "-r", "-z", "--no-renames", base or EMPTY_TREE, commit, "--", *sources)
+    fields = out.split(b"\x00")
+    ops = []
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        if not meta:
             continue
-        seen.add(node)
-        stack.extend(graph.get(node, ()))
-    return False
+        _, mode, _, sha, status = meta.lstrip(b":").split(b" ")
+        mapped = rule.map_path(path)
+        if mapped is None:
+            continue
+        ops.append(b"D " + mapped if status == b"D" else b"M " + mode + b" " + sha + b" " + mapped)
+    return ops
+
+
+def _is_ancestor(repo: str, ancestor: str, commit: str) -> bool:
+    return (
+        subprocess.run(["git", "-C", repo, "merge-base", "--is-ancestor", ancestor, commit]).returncode == 0
+    )
+
+
+def _read_previous(source: str, last: str, mapping: dict[str, str], history: History) -> None:
+    """Replay a previous run's decisions: the source graph up to ``last`` and what the target holds."""
+    out = git(source, "rev-list", "--topo-order", "--reverse", "--parents", last)
+    for line in out.decode().splitlines():
+        sha, *parents = line.split(" ")
+        history.add_published(sha, parents, sha in mapping)
 
 
 def publish(
@@ -356,10 +431,14 @@ def publish(
         if progress
         else (lambda m: None)
     )
-    source_tip = git(source, "rev-parse", "--verify", f"{ref}^{{commit}}").decode().strip()
+    resolved = git(source, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+    if not resolved.strip():
+        raise PublishError(f"{ref}: not a commit in {source}; nothing written")
+    source_tip = resolved.decode().strip()
+    check_rule(source, source_tip, rule)
 
     workdir = None
-    local = target
+    local: str | None = target
     if is_url(target):
         workdir = tempfile.mkdtemp(prefix="publish-")
         local = os.path.join(workdir, "target.git")
@@ -379,15 +458,15 @@ def publish(
         )
         if fetched.returncode != 0 and b"couldn't find remote ref" not in fetched.stderr:
             raise PublishError(f"cannot fetch {target}: {fetched.stderr.decode(errors='replace')}")
-    elif not os.path.exists(os.path.join(local, "HEAD")) and not os.path.exists(os.path.join(local, ".git")):
+        check_target(local, rule.branch)
+    elif not check_target(target, rule.branch):
         if dry_run:
             local = None  # nothing published yet, and a dry run creates nothing
         else:
-            os.makedirs(local, exist_ok=True)
-            git(local, "init", "-q", "--bare", "-b", rule.branch)
+            os.makedirs(target, exist_ok=True)
+            git(target, "init", "-q", "--bare", "-b", rule.branch)
 
     try:
-        mapping = published_map(local, rule.branch) if local else {}
         last = tip_source(local, rule.branch) if local else None
         if (
             last
@@ -396,121 +475,39 @@ def publish(
             raise PublishError(
                 f"{target}: its tip comes from source commit {last}, which {source} does not have"
             )
-        incremental = last is not None
-        revs = [f"{last}..{source_tip}"] if last else [source_tip]
-        say(("incremental from " + last[:12]) if last else "full history")
-        export = subprocess.Popen(
-            [
-                "git",
-                "-C",
-                source,
-                "fast-export",
-                "--no-data",
-                "--show-original-ids",
-                "--reencode=yes",
-                "--signed-tags=strip",
-                "--reference-excluded-parents",
-                *revs,
-            ],
-            stdout=subprocess.PIPE,
-        )
-        blobs = BlobReader(source)
-        importer = None
-        if not dry_run:
-            importer = subprocess.Popen(
-                ["git", "-C", local, "fast-import", "--quiet", "--done"], stdin=subprocess.PIPE
+        if last and not _is_ancestor(source, last, source_tip):
+            raise PublishError(
+                f"{ref} does not contain {last[:12]}, the source of {target}'s tip: publishing it would"
+                " rewind the target; nothing written"
             )
-        out = importer.stdin if importer else None
-        ancestor = _AncestorFinder(source, mapping)
-
-        stand_in: dict[bytes, str | None] = {}  # export mark -> ":newmark" / target sha / None
-        by_source: dict[str, str | None] = {}  # source sha -> stand-in
-        graph: dict[str, list[str]] = {}  # stand-in -> its parents (stand-ins), for merges
-        branch_ref = f"refs/heads/{rule.branch}".encode()
-        next_mark = 0
-        published = dropped = seen = 0
-        first_on_branch = not incremental
-
-        def resolve(parent: bytes) -> str | None:
-            if parent.startswith(b":"):
-                return stand_in.get(parent)
-            return ancestor(parent.decode())
-
-        assert export.stdout is not None
-        for item in read_export(export.stdout, rule):
-            if isinstance(item, tuple):
-                continue  # the exported ref's own resets; the branch is set below
-            seen += 1
-            parents: list[str] = []
-            for parent in item.parents:
-                mapped = resolve(parent)
-                if mapped is not None and mapped not in parents:
-                    parents.append(mapped)
-            if len(parents) > 1 and not item.ops:
-                # drop parents already contained in another: a merge that joins nothing new
-                parents = [
-                    p for p in parents if not any(q != p and _is_ancestor(graph, p, q) for q in parents)
-                ]
-            keep = bool(item.ops) or len(parents) > 1
-            if not keep:
-                stand_in[item.mark] = parents[0] if parents else None
-                by_source[item.original] = stand_in[item.mark]
-                dropped += 1
-                continue
-            next_mark += 1
-            new = f":{next_mark}"
-            stand_in[item.mark] = new
-            by_source[item.original] = new
-            graph[new] = parents
-            published += 1
-            if out is not None:
-                if not parents and not first_on_branch:
-                    out.write(b"reset " + branch_ref + b"\n\n")
-                out.write(b"commit " + branch_ref + b"\nmark " + new.encode() + b"\n")
-                out.writelines(item.header)
-                message = with_trailer(item.message, item.original)
-                out.write(b"data %d\n" % len(message) + message)
-                if parents:
-                    out.write(b"from " + parents[0].encode() + b"\n")
-                    for other in parents[1:]:
-                        out.write(b"merge " + other.encode() + b"\n")
-                for op in item.ops:
-                    if op.startswith(b"M "):
-                        _, mode, sha, path = op.split(b" ", 3)
-                        if mode == b"160000":
-                            out.write(b"M 160000 " + sha + b" " + quote(path) + b"\n")
-                        else:
-                            data = blobs.read(sha)
-                            out.write(b"M " + mode + b" inline " + quote(path) + b"\n")
-                            out.write(b"data %d\n" % len(data) + data + b"\n")
-                    else:
-                        out.write(b"D " + quote(op[2:]) + b"\n")
-                out.write(b"\n")
-            first_on_branch = False
-            if seen % 1000 == 0:
-                say(f"{seen} commits read, {published} published")
-        export.wait()
-        blobs.close()
-        if export.returncode != 0:
-            raise PublishError(f"git fast-export failed in {source} (exit {export.returncode})")
-
-        tip_stand_in = by_source.get(source_tip) if source_tip in by_source else ancestor(source_tip)
-        if out is not None and tip_stand_in is not None:
-            out.write(b"reset " + branch_ref + b"\nfrom " + tip_stand_in.encode() + b"\n\n")
-        tag_names = _tags(source, rule, by_source, ancestor, out)
-        if importer is not None and out is not None:
-            out.write(b"done\n")
-            out.close()
-            if importer.wait() != 0:
-                raise PublishError(f"git fast-import into {local} failed")
+        rule_text = repr(rule.mappings)
+        branch_tip = _branch_tip(local, rule.branch) if local else None
+        cached = publish_state.load(local, rule.branch, rule_text, branch_tip) if branch_tip else None
+        if cached and _is_ancestor(source, cached.source_tip, source_tip):
+            history, mapping, start = cached.history, cached.mapping, cached.source_tip
+            resumed_from = "state"
+        else:
+            resumed_from = "trailers" if last else ""
+            mapping = published_map(local, rule.branch) if local else {}
+            history, start = History(), last
+            try:
+                if last:
+                    _read_previous(source, last, mapping, history)
+            except HistoryError as error:
+                raise PublishError(f"{target}: {error}") from error
+        incremental = last is not None
+        say(("incremental from " + last[:12]) if last else "full history")
+        counts = _write(source, rule, source_tip, start, mapping, history, local, dry_run, say)
+        published, dropped, merges, blob_count, tag_names = counts
         target_tip = None
         if local and not dry_run:
-            head = git(
-                local, "rev-parse", "--verify", "--quiet", f"refs/heads/{rule.branch}", check=False
-            ).strip()
-            target_tip = head.decode() or None
+            target_tip = _branch_tip(local, rule.branch)
             git(local, "symbolic-ref", "HEAD", f"refs/heads/{rule.branch}")
+            publish_state.forget(local, rule.branch)
             verify(source, source_tip, rule, local, rule.branch)
+            if target_tip:
+                state = publish_state.State(rule_text, source_tip, target_tip, mapping, history)
+                publish_state.save(local, rule.branch, state)
             if workdir:
                 pushed = subprocess.run(
                     [
@@ -527,22 +524,158 @@ def publish(
                 )
                 if pushed.returncode != 0:
                     raise PublishError(f"cannot push to {target}: {pushed.stderr.decode(errors='replace')}")
-        say(
-            f"{published} commits published, {dropped} without package changes dropped, {len(tag_names)} tags"
-        )
+        say(f"{published} commits published ({merges} merges), {dropped} dropped, {len(tag_names)} tags")
         return Result(
-            rule.path, target, source_tip, target_tip, published, dropped, tag_names, incremental, dry_run
+            rule.path,
+            target,
+            source_tip,
+            target_tip,
+            published,
+            dropped,
+            tag_names,
+            incremental,
+            dry_run,
+            merges,
+            blob_count,
+            history.walked,
+            resumed_from,
         )
     finally:
         if workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _write(
+    source: str,
+    rule: Rule,
+    source_tip: str,
+    last: str | None,
+    mapping: dict[str, str],
+    history: History,
+    local: str | None,
+    dry_run: bool,
+    say: Any,
+) -> tuple[int, int, int, int, list[str]]:
+    """Export the source commits after ``last``, decide each, and stream the kept ones into
+    fast-import; ``mapping`` gains the commits written."""
+    export = subprocess.Popen(
+        [
+            "git",
+            "-C",
+            source,
+            "fast-export",
+            "--no-data",
+            "--show-original-ids",
+            "--reencode=yes",
+            "--signed-tags=strip",
+            "--reference-excluded-parents",
+            *([f"^{last}"] if last else []),
+            source_tip,
+        ],
+        stdout=subprocess.PIPE,
+    )
+    blobs = BlobReader(source)
+    trees = TreeIds(source, rule)
+    importer = None
+    marks_file = tempfile.NamedTemporaryFile(prefix="publish-marks-", delete=False)
+    marks_file.close()
+    if not dry_run:
+        importer = subprocess.Popen(
+            ["git", "-C", local, "fast-import", "--quiet", "--done", f"--export-marks={marks_file.name}"],
+            stdin=subprocess.PIPE,
+        )
+    out = importer.stdin if importer else None
+    written: dict[str, bytes] = {}  # source sha of a commit written this run -> its mark
+    sent: dict[bytes, bytes] = {}  # blob sha -> its mark
+    marks = 0
+    originals: dict[bytes, str] = {}  # export mark -> source sha
+    branch_ref = f"refs/heads/{rule.branch}".encode()
+    published = dropped = merges = seen = 0
+
+    def ref_of(sha: str) -> bytes:
+        return written[sha] if sha in written else mapping[sha].encode()
+
+    assert export.stdout is not None
+    for item in read_export(export.stdout, rule):
+        if isinstance(item, tuple):
+            continue  # the exported ref's own resets; the branch is set below
+        seen += 1
+        originals[item.mark] = item.original
+        parent_shas = [originals[p] if p.startswith(b":") else p.decode() for p in item.parents]
+        decision = history.decide(
+            item.original,
+            parent_shas,
+            bool(item.ops),
+            lambda parent, commit=item.original: trees(parent) == trees(commit),
+        )
+        if not decision.keep:
+            dropped += 1
+            continue
+        published += 1
+        merges += len(decision.parents) > 1
+        first = history.stand_in(parent_shas[0]) if parent_shas else None
+        ops = item.ops
+        if decision.parents[:1] != ((first,) if first else ()):
+            # the published first parent is not the source first parent's stand-in:
+            # the changes are relative to the commit it was published from
+            ops = ops_between(source, rule, decision.parents[0] if decision.parents else None, item.original)
+        if out is None:
+            continue
+        for op in ops:
+            if op.startswith(b"M ") and not op.startswith(b"M 160000 "):
+                sha = op.split(b" ", 3)[2]
+                if sha not in sent:
+                    marks += 1
+                    sent[sha] = b":%d" % marks
+                    data = blobs.read(sha)
+                    out.write(b"blob\nmark %s\ndata %d\n" % (sent[sha], len(data)) + data + b"\n")
+        marks += 1
+        written[item.original] = b":%d" % marks
+        if not decision.parents:
+            out.write(b"reset " + branch_ref + b"\n\n")
+        out.write(b"commit " + branch_ref + b"\nmark " + written[item.original] + b"\n")
+        out.writelines(item.header)
+        message = with_trailer(item.message, item.original)
+        out.write(b"data %d\n" % len(message) + message)
+        for n, parent in enumerate(decision.parents):
+            out.write((b"from " if n == 0 else b"merge ") + ref_of(parent) + b"\n")
+        for op in ops:
+            if op.startswith(b"M "):
+                _, mode, sha, path = op.split(b" ", 3)
+                ref = sha if mode == b"160000" else sent[sha]
+                out.write(b"M " + mode + b" " + ref + b" " + quote(path) + b"\n")
+            else:
+                out.write(b"D " + quote(op[2:]) + b"\n")
+        out.write(b"\n")
+        if seen % 5000 == 0:
+            say(f"{seen} commits read, {published} published")
+    export.wait()
+    blobs.close()
+    trees.close()
+    if export.returncode != 0:
+        raise PublishError(f"git fast-export failed in {source} (exit {export.returncode})")
+    tip = history.stand_in(source_tip) if source_tip in history else None
+    if out is not None and tip is not None:
+        out.write(b"reset " + branch_ref + b"\nfrom " + ref_of(tip) + b"\n\n")
+    tag_names = _tags(source, rule, history, ref_of, out)
+    if importer is not None and out is not None:
+        out.write(b"done\n")
+        out.close()
+        if importer.wait() != 0:
+            os.unlink(marks_file.name)
+            raise PublishError(f"git fast-import into {local} failed")
+        with open(marks_file.name, "rb") as listing:
+            target_of = dict(line.split() for line in listing)
+        mapping.update((sha, target_of[mark].decode()) for sha, mark in written.items())
+    os.unlink(marks_file.name)
+    return published, dropped, merges, len(sent), tag_names
+
+
 def _tags(
     source: str,
     rule: Rule,
-    by_source: dict[str, str | None],
-    ancestor: _AncestorFinder,
+    history: History,
+    ref_of: Callable[[str], bytes],
     out: IO[bytes] | None,
 ) -> list[str]:
     """Map the package's tags onto the published commits (annotated tags stay annotated)."""
@@ -562,17 +695,17 @@ def _tags(
             continue
         name, kind, objects, tagger, contents = record.split(b"\x00", 4)
         commit = objects[:40].decode()  # peeled commit first for annotated tags
-        stand = by_source.get(commit) if commit in by_source else ancestor(commit)
+        stand = history.stand_in(commit) if commit in history else None
         if stand is None:
-            continue
+            continue  # not on the published branch's history, or nothing of the package below it
         names.append(name.decode())
         if out is None:
             continue
         if kind == b"tag":
-            out.write(b"tag " + name + b"\nfrom " + stand.encode() + b"\ntagger " + tagger + b"\n")
+            out.write(b"tag " + name + b"\nfrom " + ref_of(stand) + b"\ntagger " + tagger + b"\n")
             out.write(b"data %d\n" % len(contents) + contents + b"\n")
         else:
-            out.write(b"reset refs/tags/" + name + b"\nfrom " + stand.encode() + b"\n\n")
+            out.write(b"reset refs/tags/" + name + b"\nfrom " + ref_of(stand) + b"\n\n")
     return names
 
 

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from nova_tools import publish
+from nova_tools import history_compare, publish, publish_state, synthetic_history
+from nova_tools.history_compare import graph_by_subject as shape
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOOL = REPO_ROOT / "tools" / "publish"
@@ -175,7 +176,10 @@ def test_incremental_state_lives_in_the_target(src, tmp_path):
     src.write("pkg/c.py", "c\n")
     src.commit("add c")
     result = run(src, moved)
-    assert result.incremental and result.published == 1
+    assert result.incremental and result.published == 1 and result.resumed_from == "trailers"
+    src.write("pkg/c.py", "c2\n")
+    src.commit("change c")
+    assert run(src, moved).resumed_from == "state"
 
 
 def test_tampered_target_fails_verification(src, tmp_path):
@@ -273,5 +277,202 @@ def test_this_repository_publishes_twice(tmp_path):
         )
         assert len(log(target)) == count + 1
         assert "PUBLISH_TEST.md" in tree(target)
-        if rules[package].extra:
-            assert any(p.startswith("_vendor/nova_contract_tests/") for p in tree(target))
+        for source, dest in rules[package].extra:
+            assert any(p.startswith(dest + "/") for p in tree(target)), source
+
+
+# -- the pruning rule, against git filter-repo ------------------------------------------------------
+
+
+def filter_repo_shape(source, tmp_path, path):
+    if history_compare.filter_repo_command() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("git-filter-repo is not installed (tools/requirements.txt)")
+        pytest.skip("git-filter-repo is not installed (pip install git-filter-repo)")
+    clone = tmp_path / "filter-repo"
+    history_compare.filter_repo(str(source), str(clone), path)
+    return shape(clone, "HEAD")
+
+
+@pytest.fixture
+def gerrit(tmp_path):
+    repo = tmp_path / "gerrit"
+    synthetic_history.gerrit(str(repo), 600, package="pkg")
+    return repo
+
+
+def test_gerrit_history_publishes_as_filter_repo_does(gerrit, tmp_path):
+    """Same commits, same merges, same parents as git filter-repo --subdirectory-filter."""
+    target = tmp_path / "pkg.git"
+    result = publish.publish(str(gerrit), RULE, "main", str(target), progress=None)
+    ours = shape(target)
+    assert ours == filter_repo_shape(gerrit, tmp_path, "pkg")
+    merges = [row for row in ours if len(row[1]) > 1]
+    assert result.merges == len(merges) > 0
+    # kept merges join two package changes made in parallel, or one made on the latest
+    # main line (an intentional merge); most merges were pruned
+    all_merges = int(git(gerrit, "rev-list", "--count", "--merges", "main"))
+    assert len(merges) < all_merges / 3
+    # each file content sent once, though change and merge commit both carry it
+    blobs = set(git(target, "log", "--format=", "--raw", "--no-abbrev", "-m", "main").split())
+    distinct = {w for w in blobs if len(w) == 40 and w != "0" * 40}
+    assert result.blobs == len(distinct)
+
+
+def test_differences_from_filter_repo_are_the_documented_ones(src, tmp_path):
+    """filter-repo keeps a commit that was empty in the source when its parent survived;
+    tools/publish drops it (it says nothing about the package). Nothing else differs."""
+    target = tmp_path / "pkg.git"
+    run(src, target)
+    theirs = filter_repo_shape(src.path, tmp_path, "pkg")
+    ours = shape(target)
+    assert {s for s, _ in theirs} - {s for s, _ in ours} == {"empty commit"}
+    # with the empty commit taken out of filter-repo's graph, the two are the same
+    bypass = {s: parents for s, parents in theirs if s == "empty commit"}
+    rewired = sorted(
+        (s, tuple(p for parent in parents for p in bypass.get(parent, (parent,))))
+        for s, parents in theirs
+        if s not in bypass
+    )
+    assert rewired == ours
+
+
+@pytest.mark.parametrize("resume", ["state", "trailers"])
+def test_publishing_in_steps_equals_one_full_run(gerrit, tmp_path, resume):
+    """Byte-identical: the same commit ids, whether published at once or in six runs
+    stopping anywhere (on the main line, or on a change before its merge), each run resuming
+    from the last run's state or, without it (a clone of the target), from the trailers."""
+    full = tmp_path / "full.git"
+    publish.publish(str(gerrit), RULE, "main", str(full), progress=None)
+    main_line = git(gerrit, "rev-list", "--first-parent", "--reverse", "main").split()
+    steps = [
+        main_line[100],
+        f"{main_line[250]}^2",
+        main_line[400],
+        f"{main_line[450]}^2",
+        main_line[-2],
+        "main",
+    ]
+    stepped = tmp_path / "stepped.git"
+    runs = []
+    for step in steps:
+        if resume == "trailers":
+            publish_state.forget(str(stepped), "main")
+        runs.append(publish.publish(str(gerrit), RULE, step, str(stepped), progress=None))
+    assert [r.resumed_from for r in runs] == ["", *[resume] * 5]
+    assert git(stepped, "rev-parse", "main") == git(full, "rev-parse", "main")
+    assert sum(r.published for r in runs) == int(git(full, "rev-list", "--count", "main"))
+
+
+def test_tags_are_the_same_in_steps(src, tmp_path):
+    full = tmp_path / "full.git"
+    run(src, full)
+    stepped = tmp_path / "stepped.git"
+    for step in ("main~5", "main~2", "main"):
+        publish.publish(str(src.path), RULE, step, str(stepped), progress=None)
+    for name in ("pkg-0.1.0", "pkg-0.2.0", "main"):
+        assert git(stepped, "rev-parse", name) == git(full, "rev-parse", name)
+
+
+# -- refusals: before anything is written, naming the path ------------------------------------------
+
+
+def test_a_rule_naming_a_missing_directory_is_refused(src, tmp_path):
+    target = tmp_path / "pkg.git"
+    rule = publish.Rule(path="pkgg", target="unused")
+    with pytest.raises(publish.PublishError, match=r"pkgg: does not exist in .* nothing written"):
+        publish.publish(str(src.path), rule, "main", str(target), progress=None)
+    assert not target.exists()
+    rule = publish.Rule(path="pkg", target="unused", extra=(("README.md", "_vendor/x"),))
+    with pytest.raises(publish.PublishError, match="README.md: is a blob, not a directory"):
+        publish.publish(str(src.path), rule, "main", str(target), progress=None)
+    assert not target.exists()
+
+
+def test_a_target_that_is_not_a_repository_is_refused(src, tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "notes.txt").write_text("mine\n")
+    with pytest.raises(publish.PublishError, match=f"{plain}: a non-empty directory that is not a git"):
+        run(src, plain)
+    assert sorted(p.name for p in plain.iterdir()) == ["notes.txt"]
+    # inside another repository is not being one
+    inside = src.path / "pkg" / "sub"
+    inside.mkdir()
+    (inside / "x").write_text("x\n")
+    with pytest.raises(publish.PublishError, match="not a git repository"):
+        run(src, inside)
+    afile = tmp_path / "afile"
+    afile.write_text("x\n")
+    with pytest.raises(publish.PublishError, match=f"{afile}: exists and is not a directory"):
+        run(src, afile)
+    assert afile.read_text() == "x\n"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run(src, empty).published == 8
+
+
+def test_a_ref_that_would_rewind_the_target_is_refused(src, tmp_path):
+    target = tmp_path / "pkg.git"
+    run(src, target)
+    head = git(target, "rev-parse", "main")
+    with pytest.raises(publish.PublishError, match="main~3 does not contain .* would rewind"):
+        publish.publish(str(src.path), RULE, "main~3", str(target), progress=None)
+    assert git(target, "rev-parse", "main") == head
+
+
+def test_a_branch_not_written_by_publish_is_refused(src, tmp_path):
+    other = Repo(tmp_path / "other")
+    other.write("x", "x\n")
+    other.commit("someone else's history")
+    head = git(other.path, "rev-parse", "main")
+    with pytest.raises(publish.PublishError, match="branch main was not written by tools/publish"):
+        run(src, other.path)
+    assert git(other.path, "rev-parse", "main") == head
+
+
+def test_the_command_line_refuses_with_the_path(src, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[package]]\npath = "drivers/none"\ntarget = "out.git"\n')
+    out = subprocess.run(
+        [sys.executable, str(TOOL), "drivers/none", "--rules", str(rules), "--source", str(src.path)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1
+    assert "drivers/none: does not exist" in out.stderr and "Traceback" not in out.stderr
+    assert not (src.path / "out.git").exists()
+
+
+def test_octopus_and_evil_merges_as_filter_repo(tmp_path):
+    """A merge whose first parent goes (its changes then relative to the new first parent),
+    and a merge that itself changes the package (kept though it degenerates)."""
+    repo = Repo(tmp_path / "src")
+    repo.write("pkg/base.py", "base\n")
+    repo.commit("base")
+    for side in ("one", "two"):
+        git(repo.path, "checkout", "-q", "-b", side, "main")
+        repo.write(f"pkg/{side}.py", f"{side}\n")
+        repo.commit(f"side {side}")
+    git(repo.path, "checkout", "-q", "main")
+    repo.write("docs/x.md", "outside\n")
+    repo.commit("outside only")
+    git(repo.path, "merge", "-q", "--no-ff", "-m", "Octopus", "one", "two")
+    # an evil merge: a side change outside the package, the merge edits the package itself
+    git(repo.path, "checkout", "-q", "-b", "three", "main~1")
+    repo.write("docs/y.md", "outside\n")
+    repo.commit("side three, outside")
+    git(repo.path, "checkout", "-q", "main")
+    git(repo.path, "merge", "-q", "--no-ff", "--no-commit", "three")
+    repo.write("pkg/base.py", "edited in the merge\n")
+    git(repo.path, "add", "-A")
+    git(repo.path, "commit", "-q", "-m", "Evil merge")
+    target = tmp_path / "pkg.git"
+    run(repo, target)  # verify() checks the tree at the tip
+    ours = shape(target)
+    assert ours == filter_repo_shape(repo.path, tmp_path, "pkg")
+    assert ("Octopus", ("side one", "side two")) in ours
+    assert any(subject == "Evil merge" for subject, _ in ours)
+    assert git(target, "show", "main:base.py") == "edited in the merge\n"
+    # and the octopus's own tree is right, not only the tip's
+    assert sorted(git(target, "ls-tree", "--name-only", "main^").split()) == ["base.py", "one.py", "two.py"]

@@ -190,3 +190,201 @@ def test_cli_errors(tmp_path):
     )
     assert result.returncode == 2 and "--repo" in result.stderr
     assert subprocess.run([sys.executable, str(TOOL), "--help"], capture_output=True).returncode == 0
+
+
+# -- dates: UTC days, landing ------------------------------------------------------------------------
+
+
+def commit_as(repo, email, files, date, message="change"):
+    for path in files:
+        target = repo / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(target.read_text() + "x\n" if target.exists() else "x\n")
+    git(repo, "add", "-A")
+    env = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, "GIT_COMMITTER_NAME": "C"}
+    subprocess.run(
+        ["git", "-C", str(repo), "commit", "-q", "-m", message, f"--author=Dev <{email}>"],
+        check=True,
+        env={**os.environ, **env, "GIT_COMMITTER_EMAIL": "c@example.org"},
+    )
+
+
+def land(repo, files, uploaded, merged, title="change"):
+    """A Gerrit landing: the change committed at ``uploaded`` on the main line's previous
+    commit, merged at ``merged`` by a "Merge" commit."""
+    git(repo, "checkout", "-q", "-b", "change", "HEAD~1")
+    commit_as(repo, "a@example.org", files, uploaded, title)
+    git(repo, "checkout", "-q", "master")
+    git(repo, "merge", "-q", "--no-ff", "-m", f'Merge "{title}"', "change", date=merged)
+    git(repo, "branch", "-q", "-D", "change")
+
+
+@pytest.fixture
+def gerrit_repo(tmp_path):
+    repo = tmp_path / "gerrit"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "master")
+    commit(repo, ["README"], "2014-01-01T00:00:00+00:00", "root")
+    commit(repo, ["nova/compute/api.py"], "2014-01-02T00:00:00+00:00", "second")
+    # uploaded in March, landed in April (UTC); in New York the landing is still March 31
+    land(repo, ["nova/virt/libvirt/driver.py"], "2014-03-20T10:00:00+00:00", "2014-04-01T01:30:00+00:00")
+    # landed at the last second of March, UTC, written in a zone east of UTC
+    land(repo, ["nova/compute/manager.py"], "2014-03-30T10:00:00+00:00", "2014-04-01T01:59:59+02:00")
+    return repo
+
+
+def test_landed_date_is_the_merge_on_the_main_line(gerrit_repo):
+    areas = review_load.AreaMap.from_dict(review_load.LAYOUTS["nova"])
+    landed = review_load.review_load(str(gerrit_repo), areas, "quarter", date="landed")
+    committed = review_load.review_load(str(gerrit_repo), areas, "quarter", date="committer")
+    assert counts(landed, "2014-Q2") == {
+        "one-driver": 1,
+        "several-drivers": 0,
+        "driver+common": 0,
+        "common": 0,
+    }
+    # the root and the second commit, and the change landed at 23:59:59 UTC on March 31
+    assert counts(landed, "2014-Q1")["common"] == 3
+    assert "2014-Q2" not in committed.rows
+    assert sum(committed.totals().values()) == sum(landed.totals().values()) == 4
+
+
+def test_since_and_until_are_midnight_utc_whatever_the_local_zone(gerrit_repo):
+    outputs = set()
+    for zone in ("America/New_York", "Asia/Tokyo", "UTC"):
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(TOOL),
+                "--repo",
+                str(gerrit_repo),
+                "--layout",
+                "nova",
+                "--period",
+                "month",
+                "--since",
+                "2014-04-01",
+                "--until",
+                "2014-05-01",
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TZ": zone},
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.add(result.stdout.rsplit("\n\n", 1)[0])
+    assert len(outputs) == 1
+    (table,) = outputs
+    # only the change landed at 01:30 UTC on April 1 counts; 23:59:59 UTC on March 31 does not
+    assert "2014-04" in table and "2014-03" not in table
+    assert "2014-04-01 to 2014-04-30 (UTC days, by landed date)" in table
+
+
+def test_a_period_the_range_does_not_cover_is_partial(nova):
+    areas = review_load.AreaMap.from_dict(review_load.LAYOUTS["nova"])
+    report = review_load.review_load(str(nova), areas, "quarter", since="2014-02-01", until="2014-07-01")
+    assert sorted(report.rows) == ["2014-Q1", "2014-Q2"]
+    assert report.partial == {"2014-Q1"}
+    assert report.as_dict()["periods"]["2014-Q1"]["partial"] is True
+    assert "2014-Q1*" in report.table() and "partial period" in report.table()
+    whole = review_load.review_load(str(nova), areas, "quarter", since="2014-01-01", until="2014-07-01")
+    assert whole.partial == frozenset()
+    # no bounds: the history's first and last days bound the range
+    open_ended = review_load.review_load(str(nova), areas, "quarter")
+    assert open_ended.partial == {"2014-Q1", "2014-Q3"}
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"since": "2014-13-01"}, "since: '2014-13-01' is not a date"),
+        ({"until": "yesterday"}, "until: 'yesterday' is not a date"),
+        ({"since": "2014-05-01", "until": "2014-04-01"}, "until: '2014-04-01' is not after since"),
+        ({"date": "merged"}, "date: unknown value 'merged'"),
+    ],
+)
+def test_bad_dates_name_the_field(nova, kwargs, message):
+    areas = review_load.AreaMap.from_dict(review_load.LAYOUTS["nova"])
+    with pytest.raises(review_load.AreaMapError, match=message):
+        review_load.review_load(str(nova), areas, "quarter", **kwargs)
+
+
+# -- by team -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def split_repo(tmp_path):
+    repo = tmp_path / "split"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "master")
+    (repo / "nova-common").mkdir()
+    (repo / "nova-common" / "OWNERS").write_text("team: nova-core\napprovers: [core@example.org]\n")
+    for name, member in (("libvirt", "lv@example.org"), ("vmware", "vm@example.org")):
+        (repo / "drivers" / name).mkdir(parents=True)
+        (repo / "drivers" / name / "OWNERS").write_text(f"team: {name}-core\napprovers: [{member}]\n")
+    commit(repo, ["tox.ini"], "2026-01-01T00:00:00+00:00", "owners")
+
+    def by(email, files, date):
+        commit_as(repo, email, files, date)
+
+    by("LV@example.org", ["drivers/libvirt/a.py"], "2026-01-02T00:00:00+00:00")  # own driver
+    by("lv@example.org", ["drivers/libvirt/a.py", "nova-common/x.py"], "2026-01-03T00:00:00+00:00")
+    by("lv@example.org", ["nova-common/y.py"], "2026-02-03T00:00:00+00:00")  # common
+    by("lv@example.org", ["drivers/vmware/v.py"], "2026-02-04T00:00:00+00:00")  # another team's driver
+    by("vm@example.org", ["drivers/vmware/v.py"], "2026-02-05T00:00:00+00:00")
+    by("core@example.org", ["nova-common/z.py", "drivers/vmware/v.py"], "2026-02-06T00:00:00+00:00")
+    by("someone@example.org", ["nova-common/z.py"], "2026-02-07T00:00:00+00:00")  # in no team
+    return repo
+
+
+def test_by_team_from_owners_files(split_repo):
+    areas = review_load.AreaMap.from_dict(review_load.LAYOUTS["this"])
+    teams = review_load.Teams.from_owners(str(split_repo))
+    report = review_load.review_load(str(split_repo), areas, "month", teams=teams)
+    libvirt = report.teams["libvirt-core"]
+    assert dict(libvirt["2026-01"]) == {"own-driver": 1, "own-driver+common": 1}
+    assert dict(libvirt["2026-02"]) == {"common": 1, "other-drivers": 1}
+    assert dict(report.teams["vmware-core"]["2026-02"]) == {"own-driver": 1}
+    assert dict(report.teams["nova-core"]["2026-02"]) == {"other-drivers": 1}
+    data = report.as_dict()["teams"]["libvirt-core"]["2026-02"]
+    assert data["commits"] == 2 and data["share"]["common"] == 0.5
+    table = report.team_table()
+    assert "team libvirt-core" in table and "own-driver+common" in table
+
+
+def test_by_team_from_a_mapping_file(split_repo, tmp_path):
+    mapping = tmp_path / "teams.toml"
+    mapping.write_text(
+        '[[team]]\nname = "virt"\ndriver = "libvirt"\nmembers = ["lv@example.org", "vm@example.org"]\n'
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(TOOL),
+            "--repo",
+            str(split_repo),
+            "--period",
+            "year",
+            "--teams",
+            str(mapping),
+            "--json",
+            str(tmp_path / "t.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    row = json.loads((tmp_path / "t.json").read_text())["teams"]["virt"]["2026"]
+    assert {k: row[k] for k in review_load.TEAM_AREAS} == {
+        "own-driver": 1,
+        "own-driver+common": 1,
+        "common": 1,
+        "other-drivers": 2,
+    }
+    mapping.write_text('[[team]]\nname = "virt"\nmembers = "lv@example.org"\n')
+    result = subprocess.run(
+        [sys.executable, str(TOOL), "--repo", str(split_repo), "--teams", str(mapping)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "team[0]: field 'members' must be a non-empty list" in result.stderr
