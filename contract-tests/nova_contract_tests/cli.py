@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from nova_common import messaging
 from nova_contract_tests.config import KitConfig
 
 _SYMBOLS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}
@@ -254,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Before the commands import oslo.messaging (nova_common.messaging.process).
+    messaging.init_process()
     return args.func(args)
 
 

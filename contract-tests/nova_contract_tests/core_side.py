@@ -23,7 +23,8 @@ import oslo_messaging
 from oslo_versionedobjects import exception as ovo_exception
 
 from nova_common import objects
-from nova_common.rpc import ObjectSerializer, get_rpc_server
+from nova_common.messaging.serializer import ObjectSerializer
+from nova_common.messaging.server import get_rpc_server
 from nova_common.virt import api, report_api
 from nova_common.virt.driver_info import package_version
 from nova_common.virt.rpcapi import COMPUTE_TOPIC

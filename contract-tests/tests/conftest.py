@@ -1,1 +1,4 @@
-import nova_common  # noqa: F401  (selects oslo.service's threading backend first)
+from nova_common import messaging
+
+# Before anything imports oslo.messaging (see nova_common.messaging.process).
+messaging.init_process()

@@ -7,7 +7,8 @@ import sys
 
 from oslo_config import cfg
 
-from nova_common.rpc import get_transport, register_messaging_opts
+from nova_common.messaging import conf as messaging_conf
+from nova_common.messaging.transport import get_transport
 from nova_common.scaffold import conf as scaffold_conf
 from nova_common.scaffold.service import ComputeService
 from nova_common.virt import api
@@ -48,7 +49,7 @@ def test_in_process():
 def test_black_box_over_kombu_memory():
     conf = cfg.ConfigOpts()
     scaffold_conf.register_opts(conf)
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     FakeDriver.register_opts(conf)
     conf(args=[], default_config_files=[])
     conf.set_override("host", "kit-memory-host")

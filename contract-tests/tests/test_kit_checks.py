@@ -6,7 +6,8 @@ import pytest
 from broken_drivers import RELEASE_HUNG
 from oslo_config import cfg
 
-from nova_common.rpc import get_transport, register_messaging_opts
+from nova_common.messaging import conf as messaging_conf
+from nova_common.messaging.transport import get_transport
 from nova_common.scaffold import conf as scaffold_conf
 from nova_common.scaffold.loader import load_driver_class
 from nova_common.scaffold.service import ComputeService
@@ -134,7 +135,7 @@ def test_driver_without_hooks_reports_what_was_skipped_for_want_of_them():
 def _memory_service(host, driver="fake", hooks=True):
     conf = cfg.ConfigOpts()
     scaffold_conf.register_opts(conf)
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     driver_cls = load_driver_class(driver)
     driver_cls.register_opts(conf)
     conf(args=[], default_config_files=[])

@@ -67,6 +67,7 @@ def test_generated_package_layout(tmp_path):
         "nova_driver_my_hv/driver.py",
         "nova_driver_my_hv/conf.py",
         "nova_driver_my_hv/cmd.py",
+        "tests/conftest.py",
         "tests/test_contract.py",
         "tests/test_import_rule.py",
         "tests/test_driver.py",

@@ -7,7 +7,8 @@ import pytest
 from broken_services import NewerObjectsService, SilentService, StaleReportService
 from oslo_config import cfg
 
-from nova_common.rpc import get_transport, register_messaging_opts
+from nova_common.messaging import conf as messaging_conf
+from nova_common.messaging.transport import get_transport
 from nova_common.scaffold import conf as scaffold_conf
 from nova_common.scaffold.service import ComputeService
 from nova_contract_tests.config import KitConfig
@@ -28,7 +29,7 @@ def _run(service_cls, operations=REPORT_SCENARIOS):
     topic = "kit-report-" + uuid.uuid4().hex[:8]
     conf = cfg.ConfigOpts()
     scaffold_conf.register_opts(conf)
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     FakeDriver.register_opts(conf)
     conf(args=[], default_config_files=[])
     conf.set_override("host", host)

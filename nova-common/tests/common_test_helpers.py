@@ -5,7 +5,7 @@ import uuid
 from oslo_config import cfg
 
 from nova_common import objects
-from nova_common.rpc import register_messaging_opts
+from nova_common.messaging import conf as messaging_conf
 from nova_common.scaffold import conf as scaffold_conf
 from nova_common.virt import rpcapi
 
@@ -23,10 +23,15 @@ def rabbit_available() -> bool:
 def make_conf(host: str = "test-host", **compute) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     scaffold_conf.register_opts(conf)
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     rpcapi.register_opts(conf)
     conf(args=[], default_config_files=[])
     conf.set_override("host", host)
+    # oslo.messaging's own executor takes up to a second to stop each RPC
+    # server (its idle workers poll once a second): the standard pool keeps the
+    # suite fast. The default (off) is what test_process.py's compute process
+    # and test_service.py's idle-worker test run.
+    conf.set_override("rpc_server_standard_pool", True, group="messaging")
     for name, value in compute.items():
         conf.set_override(name, value, group="compute")
     return conf

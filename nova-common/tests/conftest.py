@@ -1,3 +1,4 @@
-# nova_common must be imported before anything imports oslo.messaging, so the
-# threading backend of oslo.service is selected (see nova_common/__init__.py).
-import nova_common  # noqa: F401
+from nova_common import messaging
+
+# Before anything imports oslo.messaging (see nova_common.messaging.process).
+messaging.init_process()

@@ -7,8 +7,8 @@ import oslo_messaging
 import pytest
 from common_test_helpers import make_conf
 
-from nova_common import embedded_broker
-from nova_common.rpc import get_transport
+from nova_common.messaging import embedded_broker
+from nova_common.messaging.transport import get_transport
 
 
 class Echo:

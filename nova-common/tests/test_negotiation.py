@@ -12,7 +12,8 @@ from memory_driver import MemoryDriver
 from test_service import CollectorEndpoint, ReportCollector
 
 from nova_common import objects
-from nova_common.rpc import get_rpc_server, get_transport
+from nova_common.messaging.server import get_rpc_server
+from nova_common.messaging.transport import get_transport
 from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
 from nova_common.scaffold.service import ComputeService
 from nova_common.virt import api, report_api

@@ -2,7 +2,6 @@
 
 from oslo_versionedobjects import fixture
 
-import nova_common  # noqa: F401  (threading backend first)
 from nova_common import objects
 from nova_common.virt import api
 

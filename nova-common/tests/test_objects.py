@@ -4,7 +4,7 @@ import pytest
 from oslo_serialization import jsonutils
 
 from nova_common import objects
-from nova_common.rpc import ObjectSerializer
+from nova_common.messaging.serializer import ObjectSerializer
 
 
 def flavor(**overrides):
@@ -82,10 +82,11 @@ def test_default_transport_is_the_embedded_broker():
     """oslo.messaging 18 defaults to rabbit://; ours is kombu+memory unless configured."""
     from oslo_config import cfg
 
-    from nova_common.rpc import DEFAULT_TRANSPORT_URL, get_transport, register_messaging_opts
+    from nova_common.messaging import conf as messaging_conf
+    from nova_common.messaging.transport import DEFAULT_TRANSPORT_URL, get_transport
 
     conf = cfg.ConfigOpts()
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     conf(args=[], default_config_files=[])
     assert conf.transport_url == DEFAULT_TRANSPORT_URL
     transport = get_transport(conf)

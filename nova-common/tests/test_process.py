@@ -10,7 +10,7 @@ import uuid
 import pytest
 from common_test_helpers import RABBIT_URL, make_conf, rabbit_available
 
-from nova_common.rpc import get_transport
+from nova_common.messaging.transport import get_transport
 from nova_common.scaffold.loader import DriverLoadError, load_driver_class
 from nova_common.virt.rpcapi import VirtAPIClient
 
@@ -52,11 +52,17 @@ def test_compute_process_serves_and_stops_on_sigterm(tmp_path):
         env=env,
     )
     try:
+        output = []
         for line in process.stdout:
+            output.append(line)
             if "serving host" in line:
                 break
         else:
             pytest.fail(f"compute process exited with {process.wait()} before serving")
+        # A driver's compute service patches neither kombu nor oslo.messaging
+        # unless configured to, and started messaging before loading it.
+        assert any("Messaging patches in effect (service process): none" in line for line in output), output
+        assert not any("Eventlet is deprecated" in line for line in output), output
         conf = make_conf("test-client")
         transport = get_transport(conf, RABBIT_URL)
         try:

@@ -11,8 +11,9 @@ from common_test_helpers import make_conf, make_instance, wait_for
 from memory_driver import MemoryDriver
 
 from nova_common import objects
+from nova_common.messaging.server import get_rpc_server
+from nova_common.messaging.transport import get_transport
 from nova_common.objects.fields import LifecycleTransition
-from nova_common.rpc import get_rpc_server, get_transport
 from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
 from nova_common.scaffold.service import ComputeService
 from nova_common.virt import api, report_api
@@ -300,12 +301,14 @@ def test_serves_on_native_threads(cloud):
     assert not eventletutils.is_monkey_patched("socket")
 
 
-def test_rpc_server_reuses_an_idle_worker(cloud):
-    """Sequential requests run on one worker thread (nova_common.rpc.get_rpc_server).
-
-    oslo.messaging's own threading executor added a thread per request up to
-    executor_thread_pool_size (64), each waking once a second when idle: this
-    test saw 30 threads there for 30 requests."""
+@pytest.mark.parametrize("standard_pool", [True, False])
+def test_rpc_server_reuses_an_idle_worker_when_configured(cloud, standard_pool):
+    """With ``[messaging] rpc_server_standard_pool`` sequential requests run on
+    one worker thread (nova_common.messaging.patches.rpc_server_pool); without
+    it (a driver's compute service by default) oslo.messaging's own executor
+    runs, which adds a thread per request up to executor_thread_pool_size (64),
+    each waking once a second when idle."""
+    cloud.conf.set_override("rpc_server_standard_pool", standard_pool, group="messaging")
     cloud.service.start()
     host = cloud.client.host(cloud.host)
     host.list_instances()  # the client's reply listener and the first worker
@@ -313,5 +316,10 @@ def test_rpc_server_reuses_an_idle_worker(cloud):
     for _ in range(30):
         host.list_instances()
     added = [t.name for t in set(threading.enumerate()) - before]
-    assert len(added) <= 1, added
-    assert any(t.name.startswith(f"rpc-compute.{cloud.host}") for t in threading.enumerate())
+    ours = any(t.name.startswith(f"rpc-compute.{cloud.host}") for t in threading.enumerate())
+    if standard_pool:
+        assert len(added) <= 1, added
+        assert ours
+    else:
+        assert len(added) >= 10, added  # futurist's: 30 seen here
+        assert not ours

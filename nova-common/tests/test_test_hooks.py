@@ -7,7 +7,8 @@ import pytest
 from common_test_helpers import make_conf
 from memory_driver import MemoryDriver
 
-from nova_common.rpc import ObjectSerializer, get_transport
+from nova_common.messaging.serializer import ObjectSerializer
+from nova_common.messaging.transport import get_transport
 from nova_common.scaffold.service import ComputeService
 from nova_common.scaffold.test_hooks_endpoint import NAMESPACE, VERSION
 from nova_common.virt import exceptions as exc

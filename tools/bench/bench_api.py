@@ -34,7 +34,9 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-import nova_common  # noqa: F401  (threading backend before oslo.messaging)
+from nova_common import messaging
+
+messaging.init_process()  # before anything imports oslo.messaging
 
 try:
     import jsonschema  # noqa: F401

@@ -26,18 +26,23 @@ import sys
 import time
 import uuid
 
-import nova_common  # noqa: F401  (threading backend before oslo.messaging)
-import oslo_messaging
-from nova_common import objects
-from nova_common.rpc import ObjectSerializer, get_transport, register_messaging_opts
-from nova_common.scaffold import conf as scaffold_conf
-from nova_common.scaffold.service import ComputeService
-from nova_common.virt.rpcapi import VirtAPIClient
-from nova_contract_tests.config import KitConfig
-from nova_contract_tests.runner import run_kit
-from nova_driver_fake import FakeDriver
-from oslo_config import cfg
-from oslo_utils import timeutils
+from nova_common import messaging
+
+messaging.init_process()  # before anything imports oslo.messaging
+
+import oslo_messaging  # noqa: E402
+from nova_common import objects  # noqa: E402
+from nova_common.messaging import conf as messaging_conf  # noqa: E402
+from nova_common.messaging.serializer import ObjectSerializer  # noqa: E402
+from nova_common.messaging.transport import get_transport  # noqa: E402
+from nova_common.scaffold import conf as scaffold_conf  # noqa: E402
+from nova_common.scaffold.service import ComputeService  # noqa: E402
+from nova_common.virt.rpcapi import VirtAPIClient  # noqa: E402
+from nova_contract_tests.config import KitConfig  # noqa: E402
+from nova_contract_tests.runner import run_kit  # noqa: E402
+from nova_driver_fake import FakeDriver  # noqa: E402
+from oslo_config import cfg  # noqa: E402
+from oslo_utils import timeutils  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 RABBIT_URL = os.environ.get("RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
@@ -55,7 +60,7 @@ def rabbit_available() -> bool:
 def make_conf(host: str) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     scaffold_conf.register_opts(conf)
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     FakeDriver.register_opts(conf)
     conf(args=[], default_config_files=[])
     conf.set_override("host", host)

@@ -33,7 +33,9 @@ import time
 import urllib.parse
 import uuid
 
-import nova_common  # noqa: F401  (threading backend before oslo.messaging)
+from nova_common import messaging
+
+messaging.init_process()  # before anything imports oslo.messaging
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "nova-common", "tests", "core"))
@@ -51,7 +53,7 @@ from nova_common.conductor.rpcapi import get_core_transport  # noqa: E402
 from nova_common.conductor.service import ConductorService, conductor_publishers  # noqa: E402
 from nova_common.db.api import Database  # noqa: E402
 from nova_common.db.migration import db_sync  # noqa: E402
-from nova_common.rpc import reserve_connections  # noqa: E402
+from nova_common.messaging.transport import reserve_connections  # noqa: E402
 from nova_common.scaffold.service import ComputeService  # noqa: E402
 from nova_driver_fake import FakeDriver  # noqa: E402
 
@@ -539,7 +541,7 @@ class NullCore:
 
 def null_core_server(transport, topic: str):
     import oslo_messaging
-    from nova_common.rpc import get_rpc_server
+    from nova_common.messaging.server import get_rpc_server
     from nova_common.virt import report_api
 
     endpoint = report_api.endpoint_class(

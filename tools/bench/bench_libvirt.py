@@ -39,7 +39,9 @@ RESULTS = HERE / "results"
 def _imports():
     try:
         import libvirt  # noqa: F401
-        import nova_common  # noqa: F401  (threading backend first)
+        from nova_common import messaging
+
+        messaging.init_process()  # before anything imports oslo.messaging
         from nova_driver_libvirt import LibvirtDriver  # noqa: F401
     except ImportError as error:
         print(f"bench_libvirt: skipped, {error} (pip install -e drivers/libvirt)")

@@ -23,13 +23,18 @@ import sys
 import time
 import uuid
 
-from nova_common import objects
-from nova_common.rpc import get_transport, register_messaging_opts
-from nova_common.scaffold import conf as scaffold_conf
-from nova_common.scaffold.service import ComputeService
-from nova_common.virt.rpcapi import VirtAPIClient
-from nova_driver_fake import FakeDriver
-from oslo_config import cfg
+from nova_common import messaging
+
+messaging.init_process()  # before anything imports oslo.messaging
+
+from nova_common import objects  # noqa: E402
+from nova_common.messaging import conf as messaging_conf  # noqa: E402
+from nova_common.messaging.transport import get_transport  # noqa: E402
+from nova_common.scaffold import conf as scaffold_conf  # noqa: E402
+from nova_common.scaffold.service import ComputeService  # noqa: E402
+from nova_common.virt.rpcapi import VirtAPIClient  # noqa: E402
+from nova_driver_fake import FakeDriver  # noqa: E402
+from oslo_config import cfg  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 MEMORY_URL = "kombu+memory:////"
@@ -44,7 +49,7 @@ class ReleasedAgainst10(FakeDriver):
 def _conf(host: str | None = None) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     scaffold_conf.register_opts(conf)
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     FakeDriver.register_opts(conf)
     conf(args=[], default_config_files=[])
     if host:

@@ -58,7 +58,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     try:
-        import nova_common  # noqa: F401  (threading backend first)
+        from nova_common import messaging
+
+        messaging.init_process()  # before anything imports oslo.messaging
         from nova_driver_vmware.driver import VMwareDriver
     except ImportError as error:
         print(f"bench_vmware: skipped, {error} (pip install -e drivers/vmware)")

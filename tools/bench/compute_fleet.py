@@ -17,13 +17,16 @@ import signal
 import sys
 import threading
 
-import nova_common  # noqa: F401  (threading backend before oslo.messaging)
+from nova_common import messaging
+
+messaging.init_process()  # before anything imports oslo.messaging
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "nova-common", "tests", "core"))
 
 from core_helpers import compute_conf, stop_all  # noqa: E402
-from nova_common.rpc import get_transport  # noqa: E402
+from nova_common.messaging import patches  # noqa: E402
+from nova_common.messaging.transport import get_transport  # noqa: E402
 from nova_common.scaffold.service import ComputeService  # noqa: E402
 from nova_driver_fake import FakeDriver  # noqa: E402
 
@@ -55,7 +58,12 @@ def main() -> int:
         conf.set_override("conductor_topic", args.conductor_topic, group="compute")
         # One transport carries every service of this process: room for their concurrent casts.
         conf.set_override("rpc_conn_pool_size", 200, group="oslo_messaging_rabbit")
+        # Many compute services in one process, as in the all-in-one where
+        # each patch was measured: this is not a driver's compute service.
+        for patch in patches.CONFIGURABLE:
+            conf.set_override(patch.option, True, group="messaging")
         if transport is None:
+            messaging.setup(conf)
             transport = get_transport(conf, args.transport_url)
         services.append(ComputeService(conf, FakeDriver(conf), transport=transport))
     for service in services:

@@ -37,7 +37,9 @@ def kit_command(args: argparse.Namespace, host: str, report_topic: str, kit_args
 
 
 def run_in_process(args: argparse.Namespace, host: str, kit_args: list[str]) -> int:
-    import nova_common  # noqa: F401  (threading backend before oslo.messaging)
+    from nova_common import messaging
+
+    messaging.init_process()  # before oslo.messaging is imported
     from nova_common.scaffold.cmd import build_service
     from nova_contract_tests.cli import main as kit_main
 

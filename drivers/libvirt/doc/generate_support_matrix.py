@@ -11,11 +11,14 @@ import argparse
 import pathlib
 import tempfile
 
-import nova_common  # noqa: F401  (threading backend before oslo.messaging)
-from nova_common.virt import api
-from nova_contract_tests import matrix
-from nova_contract_tests.config import KitConfig
-from nova_contract_tests.runner import run_kit
+from nova_common import messaging
+
+messaging.init_process()  # before anything imports oslo.messaging
+
+from nova_common.virt import api  # noqa: E402
+from nova_contract_tests import matrix  # noqa: E402
+from nova_contract_tests.config import KitConfig  # noqa: E402
+from nova_contract_tests.runner import run_kit  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 

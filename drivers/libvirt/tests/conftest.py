@@ -2,7 +2,13 @@
 
 import libvirt
 import pytest
-from libvirt_test_support import DEFAULT_URI, URIS, make_driver, make_instance, no_network
+
+from nova_common import messaging
+
+# Before anything imports oslo.messaging (see nova_common.messaging.process).
+messaging.init_process()
+
+from libvirt_test_support import DEFAULT_URI, URIS, make_driver, make_instance, no_network  # noqa: E402
 
 
 @pytest.fixture(scope="session")

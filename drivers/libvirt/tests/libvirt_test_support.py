@@ -16,7 +16,6 @@ import xml.etree.ElementTree as ET
 import libvirt
 from oslo_config import cfg
 
-import nova_common  # noqa: F401  (selects oslo.service's threading backend first)
 from nova_common import objects
 from nova_common.scaffold import conf as scaffold_conf
 from nova_driver_libvirt import LibvirtDriver

@@ -11,8 +11,8 @@ import libvirt
 import pytest
 from libvirt_test_support import foreign_domain_xml, make_conf, make_driver, make_instance, no_network
 
+from nova_common.messaging.transport import get_transport
 from nova_common.objects.fields import PowerState
-from nova_common.rpc import get_transport
 from nova_common.scaffold.service import ComputeService
 from nova_common.virt import exceptions as exc
 from nova_common.virt.rpcapi import VirtAPIClient

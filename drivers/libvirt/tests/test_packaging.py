@@ -37,10 +37,16 @@ def test_options_are_listed_with_help():
     assert all(opt.help for opt in opts)
 
 
-def test_dependencies_are_nova_common_and_libvirt_python_only():
+def test_dependencies_are_nova_common_libvirt_python_and_the_oslo_libraries_it_imports():
     requires = importlib.metadata.requires("nova-driver-libvirt")
     runtime = sorted(r for r in requires if "extra ==" not in r)
-    assert runtime == ["libvirt-python", "nova-common<2,>=1.0"]
+    assert runtime == [
+        "libvirt-python",
+        "nova-common<2,>=1.0",
+        "oslo.config>=9.0",
+        "oslo.log>=5.0",
+        "oslo.utils>=7.0",
+    ]
     bindep = (ROOT / "bindep.txt").read_text()
     assert "libvirt-dev" in bindep and "pkg-config" in bindep
 

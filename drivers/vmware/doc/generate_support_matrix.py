@@ -21,8 +21,11 @@ import subprocess
 import sys
 import tempfile
 
-import nova_common  # noqa: F401  (threading backend before oslo.messaging)
-from nova_common.virt import api
+from nova_common import messaging
+
+messaging.init_process()  # before anything imports oslo.messaging
+
+from nova_common.virt import api  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))

@@ -5,8 +5,10 @@ import sys
 
 import pytest
 
-# nova_common first: it selects oslo.service's threading backend before oslo.messaging loads.
-import nova_common  # noqa: F401, I001
+from nova_common import messaging
+
+# Before anything imports oslo.messaging (see nova_common.messaging.process).
+messaging.init_process()
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 

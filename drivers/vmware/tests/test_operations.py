@@ -134,7 +134,7 @@ def test_vcsim_killed_mid_run_then_back(caplog):
     why = unavailable()
     if why:
         pytest.skip(why)
-    from nova_common.rpc import get_transport
+    from nova_common.messaging.transport import get_transport
     from nova_common.scaffold import conf as scaffold_conf
     from nova_common.scaffold.service import ComputeService
     from nova_common.virt.rpcapi import VirtAPIClient

@@ -24,9 +24,11 @@ from collections.abc import Sequence
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova_common import messaging
 from nova_common.conductor import conf as core_conf
-from nova_common.rpc import register_messaging_opts
-from nova_common.virt import rpcapi
+
+# Everything that imports oslo.messaging is imported in the commands, after
+# messaging.init_process() (see nova_common.messaging.process).
 
 LOG = logging.getLogger(__name__)
 
@@ -35,9 +37,12 @@ CLIENT_COMMANDS = ("server", "flavor", "image", "service", "hypervisor")
 
 
 def _conf(argv: Sequence[str], prog: str) -> cfg.ConfigOpts:
+    from nova_common.messaging import conf as messaging_conf
+    from nova_common.virt import rpcapi
+
     conf = cfg.ConfigOpts()
     core_conf.register_opts(conf)
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     rpcapi.register_opts(conf)
     logging.register_options(conf)
     conf(list(argv), project="nova", prog=prog)
@@ -67,6 +72,7 @@ def conductor_command(argv: Sequence[str]) -> int:
     from nova_common.db import migration
 
     conf = _conf(argv, "nova-common conductor")
+    messaging.setup(conf, role="conductor")
     service = ConductorService(conf)
     current, head = migration.db_version(service.db.engine), migration.head()
     if current != head:
@@ -128,6 +134,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         return client.run(argv)
     args, rest = parser.parse_known_args(argv)
+    messaging.init_process()
     try:
         if args.command == "db":
             return db_command(args.action, rest)

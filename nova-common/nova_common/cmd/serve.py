@@ -25,9 +25,11 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova_common import messaging
 from nova_common.api.conf import api_opts
 from nova_common.conductor import conf as core_conf
-from nova_common.rpc import DEFAULT_TRANSPORT_URL, register_messaging_opts, reserve_connections
+from nova_common.messaging import conf as messaging_conf
+from nova_common.messaging.transport import DEFAULT_TRANSPORT_URL, reserve_connections
 from nova_common.virt import rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ class DriverSpec:
 def base_conf(argv: Sequence[str] = (), prog: str = "nova-common", overrides: dict[str, Any] | None = None):
     conf = cfg.ConfigOpts()
     core_conf.register_opts(conf)
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     rpcapi.register_opts(conf)
     conf.register_opts(api_opts(), group="api")
     logging.register_options(conf)
@@ -132,6 +134,9 @@ class AllInOne:
         # this process; each service publishes from a few threads (its ticker,
         # lifecycle events, replies).
         hosts = sum(spec.count for spec in self.drivers)
+        # The patches measured with the conductor and many compute services in
+        # one process (nova_common.messaging.patches).
+        messaging.setup(self.conf, role="conductor")
         reserve_connections(self.conf, conductor_publishers(self.conf) + 4 * hosts)
         self.transport = get_core_transport(self.conf)
         self.compute_api = ComputeAPI(self.conf, self.transport, timeout=self.conf.conductor.api_timeout)
@@ -185,7 +190,7 @@ class AllInOne:
 
         conf = cfg.ConfigOpts()
         scaffold_conf.register_opts(conf)
-        register_messaging_opts(conf)
+        messaging_conf.register_opts(conf)
         driver_cls.register_opts(conf)
         conf(
             [a for f in self.config_files for a in ("--config-file", f)],
@@ -465,6 +470,7 @@ def api_command(argv: Sequence[str]) -> int:
 
     conf = base_conf(argv, prog="nova-common api")
     logging.setup(conf, "nova")
+    messaging.setup(conf)
     compute = ComputeAPI(conf, timeout=conf.conductor.api_timeout)
     try:
         server = APIServer(

@@ -14,7 +14,7 @@ import oslo_messaging
 from oslo_config import cfg
 
 from nova_common.compute import exceptions as core_exc
-from nova_common.rpc import get_transport
+from nova_common.messaging.transport import get_transport
 from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
 
 CONDUCTOR_API_NAMESPACE = "conductor_api"
@@ -23,7 +23,7 @@ CORE_EXCEPTIONS_MODULE = "nova_common.compute.exceptions"
 
 
 def get_core_transport(conf: cfg.ConfigOpts, url: str | None = None) -> oslo_messaging.Transport:
-    """Like :func:`nova_common.rpc.get_transport`, also rebuilding the core's errors."""
+    """Like :func:`nova_common.messaging.transport.get_transport`, also rebuilding the core's errors."""
     return get_transport(conf, url, extra_remote_exmods=[CORE_EXCEPTIONS_MODULE])
 
 

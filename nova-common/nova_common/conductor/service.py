@@ -16,7 +16,9 @@ from nova_common.conductor.endpoints import ComputeReportEndpoint, ConductorAPIE
 from nova_common.conductor.manager import ConductorManager
 from nova_common.conductor.rpcapi import get_core_transport
 from nova_common.db.api import Database
-from nova_common.rpc import get_rpc_server, register_messaging_opts, reserve_connections
+from nova_common.messaging import conf as messaging_conf
+from nova_common.messaging.server import get_rpc_server
+from nova_common.messaging.transport import reserve_connections
 
 LOG = logging.getLogger(__name__)
 
@@ -24,7 +26,7 @@ LOG = logging.getLogger(__name__)
 def conductor_publishers(conf: cfg.ConfigOpts) -> int:
     """Threads of a conductor that may publish at once: its RPC executor
     (replies), its operation workers and its power-state sync workers."""
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     core_conf.register_opts(conf)
     return conf.executor_thread_pool_size + conf.conductor.workers + conf.conductor.sync_workers
 

@@ -1,4 +1,10 @@
-"""Console-script entry points: ``nova-compute`` and the per-driver scripts."""
+"""Console-script entry points: ``nova-compute`` and the per-driver scripts.
+
+:func:`run` starts the process's messaging (``nova_common.messaging.init_process``)
+before anything imports oslo.messaging, so this module imports the rest of the
+scaffold in its functions, and a driver's ``cmd`` module (and its package's
+``__init__``) must import nothing that imports oslo.messaging either.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,15 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from nova_common.rpc import register_messaging_opts
-from nova_common.scaffold import conf as scaffold_conf
-from nova_common.scaffold.loader import DriverLoadError, load_driver_class
-from nova_common.scaffold.service import ComputeService
+from nova_common import messaging
+
+if TYPE_CHECKING:
+    from nova_common.scaffold.service import ComputeService
 
 LOG = logging.getLogger(__name__)
 
@@ -21,10 +28,18 @@ LOG = logging.getLogger(__name__)
 def build_service(
     argv: Sequence[str], driver: str | None = None, prog: str = "nova-compute"
 ) -> ComputeService:
-    """Parse config for a compute service hosting ``driver`` (default: ``[compute] driver``)."""
+    """Parse config for a compute service hosting ``driver`` (default: ``[compute] driver``)
+    and set up messaging for it (:func:`nova_common.messaging.setup`: no patch
+    unless ``[messaging]`` enables one). The process must have called
+    :func:`nova_common.messaging.init_process` before importing oslo.messaging."""
+    from nova_common.messaging import conf as messaging_conf
+    from nova_common.scaffold import conf as scaffold_conf
+    from nova_common.scaffold.loader import load_driver_class
+    from nova_common.scaffold.service import ComputeService
+
     conf = cfg.ConfigOpts()
     scaffold_conf.register_opts(conf)
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     logging.register_options(conf)
     # The driver's options must exist before parsing; find the driver from the
     # command line first when it is not fixed by the console script.
@@ -38,6 +53,7 @@ def build_service(
     driver_cls.register_opts(conf)
     conf(list(argv), project="nova", prog=prog)
     logging.setup(conf, "nova")
+    messaging.setup(conf)
     return ComputeService(conf, driver_cls(conf))
 
 
@@ -48,6 +64,9 @@ class _StopWhileStarting(Exception):
 def run(argv: Sequence[str] | None = None, driver: str | None = None, prog: str = "nova-compute") -> int:
     """Run a compute service until SIGTERM or SIGINT."""
     argv = sys.argv[1:] if argv is None else argv
+    messaging.init_process()
+    from nova_common.scaffold.loader import DriverLoadError
+
     try:
         service = build_service(argv, driver=driver, prog=prog)
     except (DriverLoadError, cfg.Error) as error:

@@ -21,7 +21,8 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_common import objects
-from nova_common.rpc import get_rpc_server, get_transport
+from nova_common.messaging.server import get_rpc_server
+from nova_common.messaging.transport import get_transport
 from nova_common.scaffold import conf as scaffold_conf
 from nova_common.scaffold import test_hooks_endpoint
 from nova_common.scaffold.dispatcher import DriverDispatcher

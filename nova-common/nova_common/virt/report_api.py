@@ -38,7 +38,7 @@ from typing import Annotated, Any
 import oslo_messaging
 
 from nova_common import objects
-from nova_common.rpc import ObjectSerializer
+from nova_common.messaging.serializer import ObjectSerializer
 from nova_common.virt import api
 from nova_common.virt import exceptions as exc
 

@@ -28,7 +28,8 @@ from oslo_config import cfg
 from oslo_utils import versionutils
 
 from nova_common import objects
-from nova_common.rpc import OBJECT_VERSIONS_KEY, ObjectSerializer, get_transport
+from nova_common.messaging.serializer import OBJECT_VERSIONS_KEY, ObjectSerializer
+from nova_common.messaging.transport import get_transport
 from nova_common.virt import api
 from nova_common.virt import exceptions as exc
 

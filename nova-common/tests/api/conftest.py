@@ -1,11 +1,12 @@
-# nova_common must be imported before anything imports oslo.messaging (it selects
-# oslo.service's threading backend).
-import nova_common  # noqa: F401, I001
+from nova_common import messaging
 
-import os
-import sys
+# Before anything imports oslo.messaging (see nova_common.messaging.process).
+messaging.init_process()
 
-import pytest
+import os  # noqa: E402
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 

@@ -11,13 +11,14 @@ from typing import Any
 
 from oslo_config import cfg
 
+from nova_common import messaging
 from nova_common.compute.api import ComputeAPI
 from nova_common.conductor import conf as core_conf
 from nova_common.conductor.rpcapi import get_core_transport
 from nova_common.conductor.service import ConductorService
 from nova_common.db.api import Database
 from nova_common.db.migration import db_sync
-from nova_common.rpc import register_messaging_opts
+from nova_common.messaging import conf as messaging_conf
 from nova_common.scaffold import conf as scaffold_conf
 from nova_common.scaffold.service import ComputeService
 from nova_common.virt import rpcapi
@@ -67,19 +68,21 @@ def postgres_database(name: str):
 def conductor_conf(**overrides: Any) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     core_conf.register_opts(conf)
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     rpcapi.register_opts(conf)
     conf(args=[], default_config_files=[])
     for key, value in overrides.items():
         group, _, name = key.rpartition(".")
         conf.set_override(name, value, group=group or None)
+    # As `nova-common conductor` does: the patches measured there.
+    messaging.setup(conf, role="conductor")
     return conf
 
 
 def compute_conf(host: str, **fake: Any) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     scaffold_conf.register_opts(conf)
-    register_messaging_opts(conf)
+    messaging_conf.register_opts(conf)
     FakeDriver.register_opts(conf)
     conf(args=[], default_config_files=[])
     conf.set_override("host", host)

@@ -10,7 +10,7 @@ from core_helpers import wait_for
 
 from nova_common import objects
 from nova_common.compute import exceptions as core_exc
-from nova_common.rpc import ObjectSerializer
+from nova_common.messaging.serializer import ObjectSerializer
 from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
 
 

@@ -1,12 +1,12 @@
 """The conductor's transport has a pooled connection for each thread that may
-publish at once (see nova_common.rpc.reserve_connections)."""
+publish at once (see nova_common.messaging.transport.reserve_connections)."""
 
 from core_helpers import conductor_conf
 
 from nova_common.conductor.service import ConductorService, conductor_publishers
 from nova_common.db.api import Database
 from nova_common.db.migration import db_sync
-from nova_common.rpc import OSLO_CONN_POOL_SIZE, reserve_connections
+from nova_common.messaging.transport import OSLO_CONN_POOL_SIZE, reserve_connections
 
 
 def _pool_size(transport) -> int:

@@ -2,7 +2,8 @@
 
 import kombu
 
-from nova_common import embedded_broker, kombu_autoretry
+from nova_common.messaging import embedded_broker
+from nova_common.messaging.patches import kombu_autoretry
 
 
 def _connection() -> kombu.Connection:

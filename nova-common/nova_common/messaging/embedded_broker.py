@@ -12,6 +12,9 @@ It is still kombu's memory transport (same queues, same semantics, the real
 rabbit driver on top); only the waiting changes, and how a topic exchange
 finds its queues (:class:`IndexedTopicExchange`). :func:`install` points
 kombu's ``memory`` alias here, and a stopping consumer (oslo.messaging's ``stop_consuming``) wakes at once.
+``get_transport`` installs it when it makes a ``kombu+memory://`` transport,
+if the kombu and oslo.messaging it was written for are installed
+(:data:`nova_common.messaging.patches.EMBEDDED_BROKER`).
 """
 
 from __future__ import annotations
@@ -232,4 +235,5 @@ def _wake_on_stop_consuming() -> None:
             transport.wake()
 
     stop_consuming._wakes_embedded_broker = True  # type: ignore[attr-defined]
+    stop_consuming.__wrapped__ = original  # type: ignore[attr-defined]  # the upstream code, for its digest
     connection_cls.stop_consuming = stop_consuming

@@ -7,7 +7,8 @@ rabbit driver wraps every publish and every consume poll in it
 stream of RPC casts over the embedded broker went to building those classes
 (kombu 5.7). :func:`install` puts one module-level class in its place; what
 it does on a call, a channel error and a reconnection is kombu's, line for
-line.
+line. Applied by :func:`nova_common.messaging.setup` when ``[messaging]
+kombu_class_free_autoretry`` is on (see :mod:`nova_common.messaging.patches`).
 """
 
 from __future__ import annotations
@@ -66,4 +67,5 @@ autoretry._class_free = True  # type: ignore[attr-defined]
 def install() -> None:
     """Replace ``kombu.Connection.autoretry``. Idempotent."""
     if not getattr(kombu.Connection.autoretry, "_class_free", False):
+        autoretry.__wrapped__ = kombu.Connection.autoretry  # type: ignore[attr-defined]  # for its digest
         kombu.Connection.autoretry = autoretry

@@ -1,10 +1,11 @@
-"""Reads of kombu's cached properties skip kombu's class-wide lock (see nova_common.kombu_threads)."""
+"""Reads of kombu's cached properties skip kombu's class-wide lock
+(see nova_common.messaging.patches.kombu_cached_property)."""
 
 import threading
 
 import kombu
 
-from nova_common import kombu_threads
+from nova_common.messaging.patches import kombu_cached_property
 
 
 def _read_in_thread(connection, name, wait_s):
@@ -16,8 +17,8 @@ def _read_in_thread(connection, name, wait_s):
 
 
 def test_cached_reads_do_not_wait_for_the_class_wide_lock():
-    kombu_threads.install()
-    kombu_threads.install()  # idempotent
+    kombu_cached_property.install()
+    kombu_cached_property.install()  # idempotent
     connection = kombu.Connection("memory://")
     errors = connection.connection_errors  # computed once, under kombu's lock
     lock = type(connection).__dict__["connection_errors"].lock
@@ -46,7 +47,7 @@ def test_cached_reads_do_not_wait_for_the_class_wide_lock():
 
 
 def test_set_and_delete_keep_working():
-    kombu_threads.install()
+    kombu_cached_property.install()
     connection = kombu.Connection("memory://")
     first = connection.channel_errors
     del connection.channel_errors

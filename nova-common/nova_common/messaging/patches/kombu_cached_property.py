@@ -14,6 +14,8 @@ for the same reason (cpython gh-87634).
 
 :func:`install` lets a read of an already cached value skip the lock;
 computing, setting and deleting a value keep kombu's locking unchanged.
+Applied by :func:`nova_common.messaging.setup` when ``[messaging]
+kombu_lock_free_reads`` is on (see :mod:`nova_common.messaging.patches`).
 """
 
 from __future__ import annotations
@@ -41,4 +43,5 @@ def install() -> None:
         return locked_get(self, instance, owner)
 
     __get__._lock_free_reads = True  # type: ignore[attr-defined]
+    __get__.__wrapped__ = locked_get  # type: ignore[attr-defined]  # the upstream code, for its digest
     cls.__get__ = __get__
