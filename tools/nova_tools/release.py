@@ -1,0 +1,260 @@
+"""Release one package of the monorepo on its own cadence.
+
+    tools/release drivers/libvirt            # bump, changelog, commit, tag, sdist + wheel
+    tools/release drivers/libvirt --dry-run  # say what would happen
+
+Steps, each refusing (non-zero exit, nothing changed) when it cannot go on:
+
+1. The package's release notes added since its last tag ``<distribution>-<version>``
+   (reno style, ``releasenotes/notes/*.yaml``) choose the semver level:
+   ``critical`` or ``upgrade`` notes -> major, ``features`` or ``deprecations``
+   -> minor, anything else -> patch. Before 1.0 a major change bumps the
+   minor (semver's 0.x rule). No new notes: nothing to release.
+2. The package's checks must pass: its tests (``pytest <pkg>/tests``) and, for
+   a driver (an entry point in ``nova.virt.drivers``), the contract kit in
+   process. ``[tool.nova-release] checks`` in the package's pyproject.toml
+   replaces the defaults (a list of shell commands run from the repo root).
+3. The version in ``pyproject.toml`` is bumped and the notes are collected
+   into ``CHANGELOG.md``; both are committed ("Release <dist> <version>"),
+   and the commit is verified to touch nothing outside the package.
+4. The tag ``<distribution>-<version>`` is created and that package alone is
+   built (sdist and wheel) into ``dist/<distribution>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+
+import yaml
+
+SECTIONS = [
+    ("prelude", "Prelude"),
+    ("critical", "Critical issues"),
+    ("security", "Security"),
+    ("upgrade", "Upgrade notes"),
+    ("features", "New features"),
+    ("deprecations", "Deprecations"),
+    ("fixes", "Bug fixes"),
+    ("issues", "Known issues"),
+    ("other", "Other notes"),
+]
+MAJOR_SECTIONS = {"critical", "upgrade"}
+MINOR_SECTIONS = {"features", "deprecations"}
+
+
+class ReleaseError(Exception):
+    """The release cannot go on; the message says why."""
+
+
+def git(root: pathlib.Path, *args: str, check: bool = True) -> str:
+    result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise ReleaseError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def read_project(package: pathlib.Path) -> dict:
+    path = package / "pyproject.toml"
+    if not path.exists():
+        raise ReleaseError(f"package: {package} has no pyproject.toml")
+    return tomllib.loads(path.read_text())
+
+
+def last_tag(root: pathlib.Path, distribution: str) -> str | None:
+    tags = git(root, "tag", "--list", f"{distribution}-*", "--sort=-v:refname").splitlines()
+    pattern = re.compile(re.escape(distribution) + r"-\d+\.\d+\.\d+$")
+    return next((tag for tag in tags if pattern.match(tag)), None)
+
+
+def new_notes(root: pathlib.Path, package_rel: str, tag: str | None) -> list[pathlib.Path]:
+    notes_dir = f"{package_rel}/releasenotes/notes"
+    if tag is None:
+        names = git(root, "ls-files", "--", notes_dir).splitlines()
+    else:
+        names = git(root, "diff", "--name-only", "--diff-filter=A", tag, "HEAD", "--", notes_dir).splitlines()
+    return sorted(root / name for name in names if name.endswith((".yaml", ".yml")))
+
+
+def load_note(path: pathlib.Path) -> dict[str, list[str] | str]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ReleaseError(f"release note {path.name}: not valid YAML: {error}") from error
+    unknown = set(data) - {name for name, _ in SECTIONS}
+    if unknown:
+        raise ReleaseError(f"release note {path.name}: unknown sections {sorted(unknown)}")
+    return data
+
+
+def choose_level(notes: list[dict]) -> str:
+    sections = {name for note in notes for name in note}
+    if sections & MAJOR_SECTIONS:
+        return "major"
+    if sections & MINOR_SECTIONS:
+        return "minor"
+    return "patch"
+
+
+def bump(version: str, level: str) -> str:
+    match = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", version)
+    if not match:
+        raise ReleaseError(f"version: {version!r} is not MAJOR.MINOR.PATCH")
+    major, minor, patch = (int(part) for part in match.groups())
+    if level == "major" and major == 0:
+        level = "minor"  # semver: anything may change before 1.0
+    if level == "major":
+        return f"{major + 1}.0.0"
+    if level == "minor":
+        return f"{major}.{minor + 1}.0"
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def default_checks(project: dict, package_rel: str) -> list[str]:
+    checks = []
+    if (pathlib.Path(package_rel) / "tests").is_dir():
+        checks.append(f"{shlex.quote(sys.executable)} -m pytest -q {shlex.quote(package_rel)}/tests")
+    drivers = project.get("project", {}).get("entry-points", {}).get("nova.virt.drivers", {})
+    for name in drivers:
+        checks.append(f"nova-contract-tests run --driver {shlex.quote(name)} -q")
+    return checks
+
+
+def run_checks(root: pathlib.Path, checks: list[str]) -> None:
+    for command in checks:
+        print(f"release: check: {command}", flush=True)
+        result = subprocess.run(command, shell=True, cwd=root)
+        if result.returncode != 0:
+            raise ReleaseError(f"check failed (exit {result.returncode}): {command}")
+
+
+def changelog_section(distribution: str, version: str, notes: list[dict]) -> str:
+    today = datetime.date.today().isoformat()
+    lines = [f"## {distribution} {version} ({today})", ""]
+    for key, title in SECTIONS:
+        entries = []
+        for note in notes:
+            value = note.get(key)
+            if isinstance(value, str):
+                entries.append(value.strip())
+            elif isinstance(value, list):
+                entries.extend(str(item).strip() for item in value)
+        if entries:
+            lines += [f"### {title}", ""]
+            lines += [f"- {' '.join(entry.split())}" for entry in entries]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def write_version(pyproject: pathlib.Path, old: str, new: str) -> None:
+    text = pyproject.read_text()
+    updated, count = re.subn(
+        r'(?m)^(version\s*=\s*")' + re.escape(old) + r'(")',
+        lambda m: m.group(1) + new + m.group(2),
+        text,
+        count=1,
+    )
+    if count != 1:
+        raise ReleaseError(f'version: cannot find version = "{old}" in {pyproject}')
+    pyproject.write_text(updated)
+
+
+def release(package_arg: str, dry_run: bool, skip_checks: bool, outdir: str | None) -> str:
+    root = pathlib.Path(git(pathlib.Path.cwd(), "rev-parse", "--show-toplevel"))
+    package = (pathlib.Path.cwd() / package_arg).resolve()
+    try:
+        package_rel = package.relative_to(root).as_posix()
+    except ValueError:
+        raise ReleaseError(f"package: {package_arg} is not inside the repository {root}") from None
+    project = read_project(package)
+    distribution = project["project"]["name"]
+    version = project["project"]["version"]
+    if git(root, "status", "--porcelain", "--", package_rel):
+        raise ReleaseError(f"package: {package_rel} has uncommitted changes; commit or stash them first")
+    tag = last_tag(root, distribution)
+    note_paths = new_notes(root, package_rel, tag)
+    if not note_paths:
+        raise ReleaseError(
+            f"nothing to release: no release notes added to {package_rel} since {tag or 'the start'}"
+        )
+    notes = [load_note(path) for path in note_paths]
+    level = choose_level(notes)
+    new_version = bump(version, level)
+    new_tag = f"{distribution}-{new_version}"
+    print(
+        f"release: {distribution} {version} -> {new_version} ({level}; {len(notes)} note(s) since "
+        f"{tag or 'the start'})",
+        flush=True,
+    )
+    if git(root, "tag", "--list", new_tag):
+        raise ReleaseError(f"tag {new_tag} already exists")
+    checks = project.get("tool", {}).get("nova-release", {}).get("checks") or default_checks(
+        project, package_rel
+    )
+    if dry_run:
+        print(f"release: dry run; would check: {checks}; would tag {new_tag}")
+        return new_version
+    if not skip_checks:
+        run_checks(root, checks)
+
+    write_version(package / "pyproject.toml", version, new_version)
+    changelog = package / "CHANGELOG.md"
+    previous = changelog.read_text() if changelog.exists() else "# Changelog\n\n"
+    head, _, rest = previous.partition("\n\n")
+    changelog.write_text(f"{head}\n\n{changelog_section(distribution, new_version, notes)}\n{rest}")
+    git(root, "add", "--", f"{package_rel}/pyproject.toml", f"{package_rel}/CHANGELOG.md")
+    git(
+        root,
+        "commit",
+        "-q",
+        "-m",
+        f"Release {distribution} {new_version}",
+        "--",
+        f"{package_rel}/pyproject.toml",
+        f"{package_rel}/CHANGELOG.md",
+    )
+    touched = git(root, "diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD").splitlines()
+    outside = [path for path in touched if not path.startswith(package_rel + "/")]
+    if outside:
+        git(root, "reset", "-q", "--hard", "HEAD~1")
+        raise ReleaseError(f"the release commit touched files outside {package_rel}: {outside}; undone")
+    git(root, "tag", "-a", new_tag, "-m", f"{distribution} {new_version}")
+    target = pathlib.Path(outdir) if outdir else root / "dist" / distribution
+    print(f"release: building {distribution} {new_version} into {target}", flush=True)
+    build = subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(target), str(package)],
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode != 0:
+        raise ReleaseError(
+            f"build failed (the tag {new_tag} is made; fix and run `python -m build`):\n"
+            f"{build.stdout[-2000:]}{build.stderr[-2000:]}"
+        )
+    print(f"release: tagged {new_tag}")
+    return new_version
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="tools/release", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("package", help="package directory, e.g. drivers/libvirt or contract-tests")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    parser.add_argument(
+        "--skip-checks", action="store_true", help="do not run the tests and the kit (not for real releases)"
+    )
+    parser.add_argument("--outdir", help="where to put the sdist and wheel (default: dist/<distribution>/)")
+    args = parser.parse_args(argv)
+    try:
+        release(args.package, args.dry_run, args.skip_checks, args.outdir)
+    except ReleaseError as error:
+        print(f"release: refused: {error}", file=sys.stderr)
+        return 1
+    return 0
