@@ -39,6 +39,8 @@ from nova_tools.compat_window import (
     Window,
     WindowError,
     base_core,
+    cores,
+    drivers,
     kit_for,
     load_window,
     pairs_in_window,
@@ -264,6 +266,9 @@ def build_matrix(
     progress=print,
 ) -> dict[str, Any]:
     records = load_records(root)
+    for distribution, found in ((CORE_DISTRIBUTION, cores(records)), ("any driver", drivers(records))):
+        if not found:
+            raise RecordError(f"no recorded releases of {distribution} (record them with tools/release)")
     inside, outside = pairs_in_window(records, window)
     previous = {
         cell_key(c["core"], c["driver"], c["driver_version"]): c for c in load_matrix(results)["cells"]
