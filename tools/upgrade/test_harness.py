@@ -5,6 +5,7 @@ Nothing here needs a release in the repository's records: the clone records its 
 can-i-deploy run end to end from records, git archive and virtualenvs alone."""
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from conftest import REPO_ROOT, missing
 from nova_tools import broker
 from nova_tools.release_envs import ReleaseEnvs, installed_versions
 from nova_tools.release_records import find_record, load_records
-from nova_tools.upgrade import Deployment
+from nova_tools.upgrade import Deployment, postgresql_database
 
 PACKAGES = ("nova-common", "contract-tests", "drivers/fake")
 
@@ -69,13 +70,32 @@ def rabbit(throwaway):
         yield url
 
 
-def test_a_deployment_from_recorded_releases_boots_and_deletes_a_server(throwaway, rabbit, tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, throwaway):
+    """None (the deployment's own SQLite file) or a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield None
+        return
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
+    except OSError as error:
+        missing(f"no PostgreSQL at 127.0.0.1:5432 ({error})")
+    clone, work = throwaway
+    core = find_record(load_records(clone), "nova-common==0.99.0")
+    core_env = ReleaseEnvs(clone, work).env([core], extras={"nova-common": "api"})
+    with postgresql_database(core_env) as url:
+        yield url
+
+
+def test_a_deployment_from_recorded_releases_boots_and_deletes_a_server(
+    throwaway, database, rabbit, tmp_path
+):
     clone, work = throwaway
     records = load_records(clone)
     core = find_record(records, "nova-common==0.99.0")
     fake = find_record(records, "nova-driver-fake==0.99.0")
     envs = ReleaseEnvs(clone, work)
-    with Deployment(envs, records, core, tmp_path / "cloud", rabbit) as cloud:
+    with Deployment(envs, records, core, tmp_path / "cloud", rabbit, database_url=database) as cloud:
         try:
             cloud.start_core()
             compute = cloud.add_compute(fake)
