@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from typing import Any
 
 from nova_tools import broker
@@ -49,6 +50,7 @@ from nova_tools.release_envs import DEFAULT_WORK_DIR, ReleaseEnvs, script
 from nova_tools.release_records import CORE_DISTRIBUTION, Record, RecordError, load_records, repo_root
 
 DEFAULT_RESULTS = pathlib.Path(__file__).resolve().parent.parent / "compat"
+DEFAULT_DRIVER_CONFIG = DEFAULT_RESULTS / "drivers.toml"
 KIT_PAIR = pathlib.Path(__file__).resolve().parent / "kit_pair.py"
 PASSED, FAILED, ERROR = "passed", "failed", "error"
 
@@ -78,8 +80,10 @@ def run_pair(
     driver: Record,
     transport_url: str,
     results: pathlib.Path,
+    driver_config: str = "",
 ) -> dict[str, Any]:
-    """Run the kit of ``core``'s time against ``driver``; the matrix cell."""
+    """Run the kit of ``core``'s time against ``driver`` (its service's config plus
+    ``driver_config``); the matrix cell."""
     base, kit = base_core(records, driver), kit_for(records, core)
     cell: dict[str, Any] = {
         "core": core.version,
@@ -104,6 +108,8 @@ def run_pair(
     except RecordError as error:
         return {**cell, "status": ERROR, "reason": str(error)}
     with tempfile.TemporaryDirectory(prefix="compat-pair-") as workdir:
+        extra = pathlib.Path(workdir, "driver.conf")
+        extra.write_text(driver_config)
         command = [
             str(kit_env / "bin" / "python"),
             str(KIT_PAIR),
@@ -115,6 +121,8 @@ def run_pair(
             workdir,
             "--json-report",
             str(report_path),
+            "--extra-config",
+            str(extra),
         ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
         log = pathlib.Path(workdir, "compute.log")
@@ -254,6 +262,29 @@ def render_html(matrix: dict[str, Any]) -> str:
     )
 
 
+def load_driver_configs(path: pathlib.Path, overrides: list[str] | None = None) -> dict[str, str]:
+    """Driver entry-point name -> config text, from ``drivers.toml`` and NAME=FILE overrides."""
+    configs: dict[str, str] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as error:
+            raise RecordError(f"driver config: {path}: {error}") from error
+        for name, section in data.items():
+            if not isinstance(section, dict) or not isinstance(section.get("config", ""), str):
+                raise RecordError(f"driver config: {path}: [{name}] config must be a string")
+            configs[name] = section.get("config", "")
+    for override in overrides or []:
+        name, sep, file = override.partition("=")
+        if not sep or not name:
+            raise RecordError(f"--driver-config: {override!r} is not NAME=FILE")
+        try:
+            configs[name] = pathlib.Path(file).read_text()
+        except OSError as error:
+            raise RecordError(f"--driver-config: {name}: cannot read {file}: {error}") from error
+    return configs
+
+
 def build_matrix(
     root: pathlib.Path,
     window: Window,
@@ -263,6 +294,7 @@ def build_matrix(
     rerun: bool = False,
     only_cores: list[str] | None = None,
     only_drivers: list[str] | None = None,
+    driver_configs: dict[str, str] | None = None,
     progress=print,
 ) -> dict[str, Any]:
     records = load_records(root)
@@ -290,7 +322,8 @@ def build_matrix(
         with broker.fresh_vhost(transport_url, "compat") as url:
             for core, driver in todo:
                 progress(f"compat-matrix: nova-common {core.version} x {driver.spec} ...")
-                cell = run_pair(records, envs, core, driver, url, results)
+                config = (driver_configs or {}).get(driver.drivers[0], "")
+                cell = run_pair(records, envs, core, driver, url, results, config)
                 progress(
                     f"compat-matrix:   {cell['status']}"
                     + (f" ({cell['reason'][:300]})" if cell.get("reason") else "")
@@ -325,6 +358,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--core", action="append", help="only this nova-common version (repeatable)")
     parser.add_argument("--driver", action="append", help="only this driver distribution (repeatable)")
+    parser.add_argument(
+        "--driver-config",
+        action="append",
+        metavar="NAME=FILE",
+        help="config for driver NAME's compute service (default: tools/compat/drivers.toml)",
+    )
     args = parser.parse_args(argv)
     try:
         matrix = build_matrix(
@@ -336,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             rerun=args.rerun,
             only_cores=args.core,
             only_drivers=args.driver,
+            driver_configs=load_driver_configs(DEFAULT_DRIVER_CONFIG, args.driver_config),
         )
     except (RecordError, WindowError, broker.BrokerError) as error:
         print(f"compat-matrix: {error}", file=sys.stderr)

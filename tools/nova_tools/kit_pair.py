@@ -38,10 +38,16 @@ def run_kit(transport_url: str, host: str, report_topic: str | None, json_report
     return kit_main(argv)
 
 
+def extra_config(args: argparse.Namespace) -> str:
+    return pathlib.Path(args.extra_config).read_text() if args.extra_config else ""
+
+
 def with_fixture(args: argparse.Namespace) -> int:
     from nova_contract_tests.blackbox import ComputeServiceProcess
 
-    service = ComputeServiceProcess(args.driver_script, args.transport_url, args.workdir)
+    service = ComputeServiceProcess(
+        args.driver_script, args.transport_url, args.workdir, extra_config=extra_config(args)
+    )
     try:
         service.start(timeout=120)
     except (RuntimeError, FileNotFoundError) as error:
@@ -57,7 +63,7 @@ def with_fixture(args: argparse.Namespace) -> int:
 def without_fixture(args: argparse.Namespace) -> int:
     host = f"kit-{uuid.uuid4().hex[:8]}"
     config = pathlib.Path(args.workdir) / f"{host}.conf"
-    config.write_text(f"[DEFAULT]\nhost = {host}\ntransport_url = {args.transport_url}\n")
+    config.write_text(f"[DEFAULT]\nhost = {host}\ntransport_url = {args.transport_url}\n{extra_config(args)}")
     log = open(pathlib.Path(args.workdir) / "compute.log", "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [args.driver_script, f"--config-file={config}"],
@@ -97,6 +103,7 @@ def main() -> int:
     parser.add_argument("--transport-url", required=True)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--json-report", required=True)
+    parser.add_argument("--extra-config", help="a file whose text is appended to the service's config")
     args = parser.parse_args()
     try:
         import nova_contract_tests.blackbox  # noqa: F401

@@ -140,9 +140,11 @@ def run_checks(root: pathlib.Path, checks: list[str]) -> None:
             raise ReleaseError(f"check failed (exit {result.returncode}): {command}")
 
 
-def changelog_section(distribution: str, version: str, notes: list[dict]) -> str:
+def changelog_section(distribution: str, version: str, notes: list[dict], speaks: str | None = None) -> str:
     today = datetime.date.today().isoformat()
     lines = [f"## {distribution} {version} ({today})", ""]
+    if speaks:
+        lines += [speaks, ""]
     for key, title in SECTIONS:
         entries = []
         for note in notes:
@@ -169,6 +171,15 @@ def write_version(pyproject: pathlib.Path, old: str, new: str) -> None:
     if count != 1:
         raise ReleaseError(f'version: cannot find version = "{old}" in {pyproject}')
     pyproject.write_text(updated)
+
+
+def speaks(root: pathlib.Path, distribution: str) -> str:
+    """The changelog's line on the contract the release speaks (as its record will say)."""
+    facts = release_records.contract_facts(root, "HEAD", distribution)
+    line = f"Speaks virt API {facts['virt_api']['min']} to {facts['virt_api']['max']}"
+    if "report_api" in facts:
+        line += f" and compute-report API {facts['report_api']}"
+    return line + "."
 
 
 def commit_in_package(root: pathlib.Path, package_rel: str, message: str, paths: list[str]) -> str:
@@ -236,7 +247,8 @@ def release(
     changelog = package / "CHANGELOG.md"
     previous = changelog.read_text() if changelog.exists() else "# Changelog\n\n"
     head, _, rest = previous.partition("\n\n")
-    changelog.write_text(f"{head}\n\n{changelog_section(distribution, new_version, notes)}\n{rest}")
+    section = changelog_section(distribution, new_version, notes, speaks(root, distribution))
+    changelog.write_text(f"{head}\n\n{section}\n{rest}")
     source = commit_in_package(
         root,
         package_rel,

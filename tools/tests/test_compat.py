@@ -239,3 +239,19 @@ def test_matrix_pages_show_the_grid_with_links(deployed):
     markdown = (results / "matrix.md").read_text()
     assert "| 1.2.0 | [FAIL](reports/1.2.0--nova-driver-fake-1.0.0.json) |" in markdown
     assert "- nova-common 1.2.0 x nova-driver-fake 1.0.0: pause.state-after" in markdown
+
+
+def test_driver_configs_come_from_the_file_and_the_command_line(tmp_path):
+    path = tmp_path / "drivers.toml"
+    path.write_text('[libvirt]\nconfig = """\n[libvirt]\nconnection_uri = test:///default\n"""\n')
+    vcsim = tmp_path / "vcsim.conf"
+    vcsim.write_text("[vmware]\nhost_ip = 127.0.0.1\n")
+    configs = compat_matrix.load_driver_configs(path, [f"vmware={vcsim}"])
+    assert configs == {
+        "libvirt": "[libvirt]\nconnection_uri = test:///default\n",
+        "vmware": vcsim.read_text(),
+    }
+    with pytest.raises(compat_matrix.RecordError, match=r"--driver-config: 'vmware' is not NAME=FILE"):
+        compat_matrix.load_driver_configs(path, ["vmware"])
+    shipped = compat_matrix.load_driver_configs(compat_matrix.DEFAULT_DRIVER_CONFIG)
+    assert "connection_uri = test:///default" in shipped["libvirt"]

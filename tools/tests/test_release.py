@@ -102,6 +102,7 @@ def test_feature_note_is_a_minor_release_touching_only_that_package(repo, tmp_pa
     assert recorded == ["drivers/alpha/releases/0.2.0.json"]
     changelog = (repo / "drivers/alpha/CHANGELOG.md").read_text()
     assert "## nova-driver-alpha 0.2.0" in changelog and "Alpha can now pause." in changelog
+    assert "Speaks virt API 1.0 to 1.2." in changelog
     assert "Beta stops leaking." not in changelog
     built = sorted(p.name for p in (tmp_path / "dist").iterdir())
     assert built == ["nova_driver_alpha-0.2.0-py3-none-any.whl", "nova_driver_alpha-0.2.0.tar.gz"]
@@ -204,6 +205,8 @@ def test_the_record_names_the_release_commit_the_contract_and_the_artifacts(repo
     assert sdist["sha256"] == sha256(tmp_path / "dist" / sdist["file"])
     assert (wheel["verify"], sdist["verify"]) == ("sha256", "content_sha256")
     assert record["build"]["setuptools"]
+    changelog = (repo / "nova-common/CHANGELOG.md").read_text()
+    assert "Speaks virt API 1.0 to 1.2 and compute-report API 1.3." in changelog
     # a driver's record has no report API of its own, and names its entry points
     note(repo, "drivers/alpha", "feature-a", "features", "Alpha.")
     commit_notes(repo)
