@@ -1,15 +1,21 @@
 """Release one package of the monorepo on its own cadence.
 
-    tools/release drivers/libvirt            # bump, changelog, commit, tag, sdist + wheel
+    tools/release drivers/libvirt            # bump, changelog, commit, record, sdist + wheel
     tools/release drivers/libvirt --dry-run  # say what would happen
+    tools/release nova-common --version 1.0.0   # a chosen version (greater than the last)
+    tools/release build nova-common==1.0.0 --out DIR   # rebuild a recorded release, verified
+    tools/release list                       # the recorded releases
 
 Steps, each refusing (non-zero exit, nothing changed) when it cannot go on:
 
-1. The package's release notes added since its last tag ``<distribution>-<version>``
+1. The package's release notes added since its last recorded release (the
+   source commit of ``<package>/releases/<version>.json``, never a tag: tags do
+   not travel between clones; see :mod:`nova_tools.release_records`)
    (reno style, ``releasenotes/notes/*.yaml``) choose the semver level:
    ``critical`` or ``upgrade`` notes -> major, ``features`` or ``deprecations``
    -> minor, anything else -> patch. Before 1.0 a major change bumps the
-   minor (semver's 0.x rule). No new notes: nothing to release.
+   minor (semver's 0.x rule). No new notes: nothing to release. ``--version``
+   chooses the version instead (it must be greater than the last release's).
 2. The package's checks must pass: its tests (``pytest <pkg>/tests``) and, for
    a driver (an entry point in ``nova.virt.drivers``), the contract kit in
    process. ``[tool.nova-release] checks`` in the package's pyproject.toml
@@ -17,8 +23,13 @@ Steps, each refusing (non-zero exit, nothing changed) when it cannot go on:
 3. The version in ``pyproject.toml`` is bumped and the notes are collected
    into ``CHANGELOG.md``; both are committed ("Release <dist> <version>"),
    and the commit is verified to touch nothing outside the package.
-4. The tag ``<distribution>-<version>`` is created and that package alone is
-   built (sdist and wheel) into ``dist/<distribution>/``.
+4. That package alone is built (sdist and wheel) from ``git archive`` of the
+   release commit with SOURCE_DATE_EPOCH = its date, into ``dist/<distribution>/``.
+5. The release record ``<package>/releases/<version>.json`` (source commit, date,
+   virt API range, object manifest, artifact hashes) is committed ("Record
+   release <dist> <version>"), again touching nothing outside the package.
+   A build failure undoes the release commit. The tag ``<distribution>-<version>``
+   is still made on the release commit for local convenience; nothing reads it.
 """
 
 from __future__ import annotations
@@ -33,6 +44,9 @@ import sys
 import tomllib
 
 import yaml
+
+from nova_tools import release_records
+from nova_tools.release_records import RecordError, git
 
 SECTIONS = [
     ("prelude", "Prelude"),
@@ -49,15 +63,8 @@ MAJOR_SECTIONS = {"critical", "upgrade"}
 MINOR_SECTIONS = {"features", "deprecations"}
 
 
-class ReleaseError(Exception):
-    """The release cannot go on; the message says why."""
-
-
-def git(root: pathlib.Path, *args: str, check: bool = True) -> str:
-    result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise ReleaseError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout.strip()
+#: The release cannot go on; the message says why.
+ReleaseError = RecordError
 
 
 def read_project(package: pathlib.Path) -> dict:
@@ -67,18 +74,17 @@ def read_project(package: pathlib.Path) -> dict:
     return tomllib.loads(path.read_text())
 
 
-def last_tag(root: pathlib.Path, distribution: str) -> str | None:
-    tags = git(root, "tag", "--list", f"{distribution}-*", "--sort=-v:refname").splitlines()
-    pattern = re.compile(re.escape(distribution) + r"-\d+\.\d+\.\d+$")
-    return next((tag for tag in tags if pattern.match(tag)), None)
-
-
-def new_notes(root: pathlib.Path, package_rel: str, tag: str | None) -> list[pathlib.Path]:
+def new_notes(root: pathlib.Path, package_rel: str, since: str | None) -> list[pathlib.Path]:
     notes_dir = f"{package_rel}/releasenotes/notes"
-    if tag is None:
+    if since is None:
         names = git(root, "ls-files", "--", notes_dir).splitlines()
     else:
-        names = git(root, "diff", "--name-only", "--diff-filter=A", tag, "HEAD", "--", notes_dir).splitlines()
+        ancestor = subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", since, "HEAD"])
+        if ancestor.returncode != 0:
+            raise ReleaseError(f"last release: source commit {since} is not an ancestor of HEAD")
+        names = git(
+            root, "diff", "--name-only", "--diff-filter=A", since, "HEAD", "--", notes_dir
+        ).splitlines()
     return sorted(root / name for name in names if name.endswith((".yaml", ".yml")))
 
 
@@ -134,9 +140,11 @@ def run_checks(root: pathlib.Path, checks: list[str]) -> None:
             raise ReleaseError(f"check failed (exit {result.returncode}): {command}")
 
 
-def changelog_section(distribution: str, version: str, notes: list[dict]) -> str:
+def changelog_section(distribution: str, version: str, notes: list[dict], speaks: str | None = None) -> str:
     today = datetime.date.today().isoformat()
     lines = [f"## {distribution} {version} ({today})", ""]
+    if speaks:
+        lines += [speaks, ""]
     for key, title in SECTIONS:
         entries = []
         for note in notes:
@@ -165,8 +173,40 @@ def write_version(pyproject: pathlib.Path, old: str, new: str) -> None:
     pyproject.write_text(updated)
 
 
-def release(package_arg: str, dry_run: bool, skip_checks: bool, outdir: str | None) -> str:
-    root = pathlib.Path(git(pathlib.Path.cwd(), "rev-parse", "--show-toplevel"))
+def speaks(root: pathlib.Path, distribution: str) -> str:
+    """The changelog's line on the contract the release speaks (as its record will say)."""
+    facts = release_records.contract_facts(root, "HEAD", distribution)
+    line = f"Speaks virt API {facts['virt_api']['min']} to {facts['virt_api']['max']}"
+    if "report_api" in facts:
+        line += f" and compute-report API {facts['report_api']}"
+    return line + "."
+
+
+def commit_in_package(root: pathlib.Path, package_rel: str, message: str, paths: list[str]) -> str:
+    """Commit ``paths`` alone; undo and refuse when the commit touches anything outside the package."""
+    git(root, "add", "--", *paths)
+    git(root, "commit", "-q", "-m", message, "--", *paths)
+    touched = git(root, "diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD").splitlines()
+    outside = [path for path in touched if not path.startswith(package_rel + "/")]
+    if outside:
+        git(root, "reset", "-q", "--keep", "HEAD~1")
+        raise ReleaseError(f"the commit {message!r} touched files outside {package_rel}: {outside}; undone")
+    return git(root, "rev-parse", "HEAD")
+
+
+def choose_version(current: str, last: str | None, level: str, wanted: str | None) -> str:
+    if wanted is None:
+        return bump(current, level)
+    floor = last or "0.0.0"
+    if release_records.version_key(wanted) <= release_records.version_key(floor):
+        raise ReleaseError(f"--version: {wanted} is not greater than the last release {floor}")
+    return wanted
+
+
+def release(
+    package_arg: str, dry_run: bool, skip_checks: bool, outdir: str | None, version_wanted: str | None = None
+) -> str:
+    root = release_records.repo_root()
     package = (pathlib.Path.cwd() / package_arg).resolve()
     try:
         package_rel = package.relative_to(root).as_posix()
@@ -177,71 +217,73 @@ def release(package_arg: str, dry_run: bool, skip_checks: bool, outdir: str | No
     version = project["project"]["version"]
     if git(root, "status", "--porcelain", "--", package_rel):
         raise ReleaseError(f"package: {package_rel} has uncommitted changes; commit or stash them first")
-    tag = last_tag(root, distribution)
-    note_paths = new_notes(root, package_rel, tag)
+    last = release_records.last_release(root, package_rel)
+    since = f"{distribution} {last.version}" if last else "the start"
+    note_paths = new_notes(root, package_rel, last.source_commit if last else None)
     if not note_paths:
-        raise ReleaseError(
-            f"nothing to release: no release notes added to {package_rel} since {tag or 'the start'}"
-        )
+        raise ReleaseError(f"nothing to release: no release notes added to {package_rel} since {since}")
     notes = [load_note(path) for path in note_paths]
     level = choose_level(notes)
-    new_version = bump(version, level)
-    new_tag = f"{distribution}-{new_version}"
+    new_version = choose_version(version, last.version if last else None, level, version_wanted)
+    record_rel = release_records.record_path(package_rel, new_version)
     print(
-        f"release: {distribution} {version} -> {new_version} ({level}; {len(notes)} note(s) since "
-        f"{tag or 'the start'})",
+        f"release: {distribution} {version} -> {new_version} "
+        f"({'chosen' if version_wanted else level}; {len(notes)} note(s) since {since})",
         flush=True,
     )
-    if git(root, "tag", "--list", new_tag):
-        raise ReleaseError(f"tag {new_tag} already exists")
+    if (root / record_rel).exists():
+        raise ReleaseError(f"{distribution} {new_version} is already recorded ({record_rel})")
     checks = project.get("tool", {}).get("nova-release", {}).get("checks") or default_checks(
         project, package_rel
     )
     if dry_run:
-        print(f"release: dry run; would check: {checks}; would tag {new_tag}")
+        print(f"release: dry run; would check: {checks}; would record {record_rel}")
         return new_version
     if not skip_checks:
         run_checks(root, checks)
 
-    write_version(package / "pyproject.toml", version, new_version)
+    if new_version != version:
+        write_version(package / "pyproject.toml", version, new_version)
     changelog = package / "CHANGELOG.md"
     previous = changelog.read_text() if changelog.exists() else "# Changelog\n\n"
     head, _, rest = previous.partition("\n\n")
-    changelog.write_text(f"{head}\n\n{changelog_section(distribution, new_version, notes)}\n{rest}")
-    git(root, "add", "--", f"{package_rel}/pyproject.toml", f"{package_rel}/CHANGELOG.md")
+    section = changelog_section(distribution, new_version, notes, speaks(root, distribution))
+    changelog.write_text(f"{head}\n\n{section}\n{rest}")
+    source = commit_in_package(
+        root,
+        package_rel,
+        f"Release {distribution} {new_version}",
+        [f"{package_rel}/pyproject.toml", f"{package_rel}/CHANGELOG.md"],
+    )
+    target = pathlib.Path(outdir) if outdir else root / "dist" / distribution
+    print(f"release: building {distribution} {new_version} from {source[:12]} into {target}", flush=True)
+    try:
+        artifacts = release_records.build_from_commit(root, source, package_rel, target)
+    except RecordError as error:
+        git(root, "reset", "-q", "--keep", "HEAD~1")
+        raise ReleaseError(f"{error}\n(the release commit is undone)") from None
+    record = release_records.make_record(root, source, package_rel, artifacts)
+    release_records.write_record(root, record)
+    commit_in_package(root, package_rel, f"Record release {distribution} {new_version}", [record_rel])
     git(
         root,
-        "commit",
-        "-q",
+        "tag",
+        "-f",
+        "-a",
+        f"{distribution}-{new_version}",
+        source,
         "-m",
-        f"Release {distribution} {new_version}",
-        "--",
-        f"{package_rel}/pyproject.toml",
-        f"{package_rel}/CHANGELOG.md",
+        f"{distribution} {new_version}",
     )
-    touched = git(root, "diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD").splitlines()
-    outside = [path for path in touched if not path.startswith(package_rel + "/")]
-    if outside:
-        git(root, "reset", "-q", "--hard", "HEAD~1")
-        raise ReleaseError(f"the release commit touched files outside {package_rel}: {outside}; undone")
-    git(root, "tag", "-a", new_tag, "-m", f"{distribution} {new_version}")
-    target = pathlib.Path(outdir) if outdir else root / "dist" / distribution
-    print(f"release: building {distribution} {new_version} into {target}", flush=True)
-    build = subprocess.run(
-        [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(target), str(package)],
-        capture_output=True,
-        text=True,
-    )
-    if build.returncode != 0:
-        raise ReleaseError(
-            f"build failed (the tag {new_tag} is made; fix and run `python -m build`):\n"
-            f"{build.stdout[-2000:]}{build.stderr[-2000:]}"
-        )
-    print(f"release: tagged {new_tag}")
+    low, high = record["virt_api"]["min"], record["virt_api"]["max"]
+    print(f"release: recorded {record_rel} (source {source[:12]}, virt API {low}-{high})")
     return new_version
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in release_records.COMMANDS:
+        return release_records.main(argv)
     parser = argparse.ArgumentParser(
         prog="tools/release", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -250,10 +292,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-checks", action="store_true", help="do not run the tests and the kit (not for real releases)"
     )
-    parser.add_argument("--outdir", help="where to put the sdist and wheel (default: dist/<distribution>/)")
+    parser.add_argument(
+        "--outdir", "--out", help="where to put the sdist and wheel (default: dist/<distribution>/)"
+    )
+    parser.add_argument("--version", dest="version", help="release this version (greater than the last)")
     args = parser.parse_args(argv)
     try:
-        release(args.package, args.dry_run, args.skip_checks, args.outdir)
+        release(args.package, args.dry_run, args.skip_checks, args.outdir, args.version)
     except ReleaseError as error:
         print(f"release: refused: {error}", file=sys.stderr)
         return 1
