@@ -35,6 +35,8 @@ SNAPSHOT = textwrap.dedent(
                 (name, handlers(l), len(l.filters), l.level)
                 for name, l in logging.Logger.manager.loggerDict.items()
                 if isinstance(l, logging.Logger) and (handlers(l) or l.filters or l.level)
+                # SQLAlchemy sets its own logger to WARNING when it is imported: its effect, not ours.
+                and not (name == "sqlalchemy" and l.level == logging.WARNING and not handlers(l))
             ),
             "root": [len(logging.root.handlers), len(logging.root.filters), logging.root.level],
             "signals": {s.name: repr(signal.getsignal(s)) for s in (signal.SIGINT, signal.SIGTERM)},
