@@ -42,7 +42,7 @@ def test_dependencies_are_nova_common_libvirt_python_and_the_oslo_libraries_it_i
     runtime = sorted(r for r in requires if "extra ==" not in r)
     assert runtime == [
         "libvirt-python",
-        "nova-common<2,>=1.0",
+        "nova-common<2,>=1.1",
         "oslo.config>=9.0",
         "oslo.log>=5.0",
         "oslo.utils>=7.0",
