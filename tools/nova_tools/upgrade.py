@@ -306,7 +306,8 @@ class Deployment:
     # -- the database ----------------------------------------------------------------------------
 
     def database_rows(self) -> dict[str, set[tuple]]:
-        """Every table's primary keys (SQLite only): what must never be lost."""
+        """Every table's primary keys (SQLite only): what must never be lost
+        (alembic's revision row is left out: an upgrade is meant to move it)."""
         if self.sqlite_path is None:
             raise DeploymentError(
                 "database_rows reads the SQLite file; this deployment uses " + self.database_url
@@ -315,6 +316,8 @@ class Deployment:
             tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
             rows = {}
             for table in tables:
+                if table == "alembic_version":
+                    continue
                 keys = [c[1] for c in db.execute(f'PRAGMA table_info("{table}")') if c[5]] or ["rowid"]
                 cols = ", ".join(f'"{k}"' if k != "rowid" else k for k in keys)
                 rows[table] = set(db.execute(f'SELECT {cols} FROM "{table}"'))

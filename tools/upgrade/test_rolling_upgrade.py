@@ -8,6 +8,10 @@ that process (as a real hypervisor's do) its release must keep them in ``[fake] 
 which this test sets for every compute service."""
 
 import re
+import subprocess
+
+import pytest
+from conftest import RELEASES_REPO
 
 from nova_tools.upgrade import Deployment
 
@@ -25,9 +29,34 @@ def snapshot(cloud, ids):
     return {i: (servers[i]["status"], servers[i]["OS-EXT-SRV-ATTR:host"]) for i in ids if i in servers}
 
 
+def keeps_instances_across_restarts(record) -> bool:
+    """Whether that fake driver release has ``[fake] state_file`` (read from its source commit)."""
+    source = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(RELEASES_REPO),
+            "show",
+            f"{record.source_commit}:drivers/fake/nova_driver_fake/driver.py",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
+    return '"state_file"' in source
+
+
 def test_rolling_upgrade_keeps_every_instance_and_row(cores, fakes, records, envs, rabbit_url, tmp_path):
     old_core, new_core = cores
     old_fake, new_fake = fakes
+    for release in (old_fake, new_fake):
+        if not keeps_instances_across_restarts(release):
+            # Not a missing backend: the recorded release cannot keep an instance across a
+            # restart of its compute process, so the test could only fail. It runs once an
+            # old and a new fake release with [fake] state_file are recorded.
+            pytest.skip(
+                f"nova-driver-fake {release.version} keeps instances only in its compute process "
+                "(no [fake] state_file): the rolling upgrade needs releases that survive a restart"
+            )
     state = tmp_path / "hypervisors"
     state.mkdir()
     with Deployment(envs, records, old_core, tmp_path / "cloud", rabbit_url) as cloud:
