@@ -1,4 +1,5 @@
-"""The harness itself, proven on throwaway releases of the current tree (99.0.x (above every real release) in a clone).
+"""The harness itself, proven on throwaway releases of the current tree (99.0.x in a clone,
+numbered above every real release).
 
 Nothing here needs a release in the repository's records: the clone records its own
 (tools/release --version 99.0.0 --skip-checks), so the harness, the matrix and
