@@ -382,6 +382,8 @@ def _run_size(
         },
     )
     conf.set_override("executor_thread_pool_size", 64)
+    # One process with the conductor in it, as `nova-common serve`: the patches measured for it.
+    messaging.setup(conf, role="conductor")
     # One transport carries the conductor and every compute service of this
     # process: size its connection pool as `nova-common serve` does (with 200
     # for 1,000 services, oslo.messaging's pool convoyed and creates timed out).
