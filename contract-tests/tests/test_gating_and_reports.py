@@ -140,3 +140,12 @@ def test_a_driver_newer_than_the_kit_may_advertise_capabilities_the_kit_does_not
                 scenario.func(ctx)
         finally:
             target.close()
+
+
+def test_a_report_of_an_older_virt_api_renders_its_unknown_operations_as_such():
+    """A kept report (or one of an older driver release) has no grade for a newer operation."""
+    report = run_kit(KitConfig(driver="fake")).to_dict()
+    report["operations"].pop("get_diagnostics")
+    text = matrix.render_markdown([report])
+    assert "| get_diagnostics | diagnostics | not in this report's virt API |" in text
+    assert "not in this report's virt API" in matrix.render_html([report])

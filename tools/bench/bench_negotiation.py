@@ -87,7 +87,9 @@ def main() -> int:
     args = parser.parse_args()
     rounds = args.rounds or (4 if args.quick else 20)
     per_round = 25
-    transport = get_transport(_conf(), MEMORY_URL)
+    core_conf = _conf()
+    messaging.setup(core_conf, role="conductor")  # the core's process, as nova-common serve runs it
+    transport = get_transport(core_conf, MEMORY_URL)
     services = {}
     for label, driver_cls in (("1.0 driver", ReleasedAgainst10), ("1.1 driver", FakeDriver)):
         conf = _conf(f"bench-{label[:3]}-{uuid.uuid4().hex[:6]}")
