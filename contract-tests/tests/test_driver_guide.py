@@ -17,6 +17,8 @@ def rendered():
 
 
 def test_the_guide_in_the_repository_is_current(rendered):
+    if not GUIDE.parent.parent.joinpath("nova-common").is_dir():
+        pytest.skip("published on its own: the guide lives in the platform repository's docs/")
     assert GUIDE.exists(), f"{guide.GUIDE_PATH} is missing: run `{guide.REGENERATE}`"
     assert GUIDE.read_text() == rendered, f"{guide.GUIDE_PATH} is stale: run `{guide.REGENERATE}`"
 
