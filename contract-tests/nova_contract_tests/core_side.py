@@ -25,7 +25,7 @@ from oslo_versionedobjects import exception as ovo_exception
 from nova_common import objects
 from nova_common.messaging.serializer import ObjectSerializer
 from nova_common.messaging.server import get_rpc_server
-from nova_common.virt import api, report_api
+from nova_common.virt import report_api
 from nova_common.virt.driver_info import package_version
 from nova_common.virt.rpcapi import COMPUTE_TOPIC
 
@@ -119,13 +119,7 @@ class CoreSide(report_api.ComputeReportAPI):
                 report_interval=report_interval,
             ),
         )
-        return objects.CoreInfo(
-            core_version=package_version("nova-contract-tests"),
-            virt_api_min="1.0",
-            virt_api_max=api.VIRT_API_VERSION,
-            report_api_version=report_api.REPORT_API_VERSION,
-            object_versions=self.object_versions,
-        )
+        return report_api.core_info(package_version("nova-contract-tests"), self.object_versions)
 
     def heartbeat(self, host: str, sequence: int) -> None:
         self._record("heartbeat", dict(host=host, sequence=sequence))

@@ -32,13 +32,7 @@ class ReportCollector(report_api.ComputeReportAPI):
 
     def register(self, host, driver_info, heartbeat_interval, report_interval):
         self.received.append(("register", host, driver_info))
-        return objects.CoreInfo(
-            core_version="0.0.0",
-            virt_api_min="1.0",
-            virt_api_max=api.VIRT_API_VERSION,
-            report_api_version=report_api.REPORT_API_VERSION,
-            object_versions=objects.object_manifest(),
-        )
+        return report_api.core_info("0.0.0")
 
     def heartbeat(self, host, sequence):
         self.received.append(("heartbeat", host, sequence))

@@ -517,16 +517,9 @@ class NullCore:
     """Answers compute-report registrations and drops every other report."""
 
     def register(self, host, driver_info, heartbeat_interval, report_interval):
-        from nova_common import objects
-        from nova_common.virt import api, report_api
+        from nova_common.virt import report_api
 
-        return objects.CoreInfo(
-            core_version="bench",
-            virt_api_min="1.0",
-            virt_api_max=api.VIRT_API_VERSION,
-            report_api_version=report_api.REPORT_API_VERSION,
-            object_versions=objects.object_manifest(),
-        )
+        return report_api.core_info("bench")
 
     def heartbeat(self, host, sequence):
         pass

@@ -65,10 +65,10 @@ def test_the_check_catches_each_kind_of_bad_link(tmp_path):
     (tmp_path / "README.md").write_text(
         "# Top Part\n"
         "[a](docs/ok.md) [b](docs/ok.md#title) [c](#top-part) [d](https://example.org/x)\n"
-        "[e](../shared/ARCHITECTURE.md) [f](/etc/passwd) [g](docs/missing.md) [h](#nowhere)\n"
+        "[e](../elsewhere/DESIGN.md) [f](/etc/passwd) [g](docs/missing.md) [h](#nowhere)\n"
     )
     assert bad_links(tmp_path) == [
-        "README.md: link ../shared/ARCHITECTURE.md leaves the repository",
+        "README.md: link ../elsewhere/DESIGN.md leaves the repository",
         "README.md: absolute link /etc/passwd",
         "README.md: link docs/missing.md points at nothing",
         "README.md: link to #nowhere, no such heading",

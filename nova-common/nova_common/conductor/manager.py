@@ -140,13 +140,7 @@ class ConductorManager:
 
     def core_info(self) -> objects.CoreInfo:
         """What the core tells a registering compute service about itself."""
-        return objects.CoreInfo(
-            core_version=virt_driver_info.package_version("nova-common"),
-            virt_api_min="1.0",
-            virt_api_max=virt_api.VIRT_API_VERSION,
-            report_api_version=report_api.REPORT_API_VERSION,
-            object_versions=objects.object_manifest(),
-        )
+        return report_api.core_info(virt_driver_info.package_version("nova-common"))
 
     def register(
         self,

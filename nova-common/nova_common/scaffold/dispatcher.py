@@ -66,6 +66,13 @@ class DriverDispatcher:
     def __init__(self, driver: api.ComputeDriver) -> None:
         self.driver = driver
         self.served_version = served_version(driver)
+        # Decided once: versions are not parsed again on every call.
+        served = api.parse_version(self.served_version)
+        self._newer: dict[str, str] = {
+            name: op.added_in
+            for name, op in api.OPERATIONS.items()
+            if api.parse_version(op.added_in) > served
+        }
         self.locks = InstanceLocks()
         self.hypervisor_down_reason: str | None = None
 
@@ -73,7 +80,7 @@ class DriverDispatcher:
         op = api.OPERATIONS.get(operation)
         if op is None:
             raise exc.InvalidRequest(field="operation", value=operation, reason="not in the virt API")
-        if api.parse_version(op.added_in) > api.parse_version(self.served_version):
+        if operation in self._newer:
             raise exc.NotSupported(
                 operation=operation,
                 reason=f"this compute service serves virt API up to {self.served_version}; "

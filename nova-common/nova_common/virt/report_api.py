@@ -209,6 +209,19 @@ class ServiceControlAPI(abc.ABC):
         """Register again now (the core lost or never received the last one)."""
 
 
+def core_info(core_version: str, object_versions: dict[str, str] | None = None) -> objects.CoreInfo:
+    """The answer to a registration from a core of this nova-common: its virt API
+    range, this report API version, and ``object_versions`` (default: this
+    process's registry), the versions the service then reports objects at."""
+    return objects.CoreInfo(
+        core_version=core_version,
+        virt_api_min="1.0",
+        virt_api_max=api.VIRT_API_VERSION,
+        report_api_version=REPORT_API_VERSION,
+        object_versions=dict(object_versions or objects.object_manifest()),
+    )
+
+
 def _collect(cls: type) -> dict[str, Message]:
     found: dict[str, Message] = {}
     for name, member in vars(cls).items():
