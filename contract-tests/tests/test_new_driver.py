@@ -115,6 +115,8 @@ def _output(result: subprocess.CompletedProcess) -> str:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """A fresh venv holding ./nova-common, ./contract-tests and a generated package with its test extra."""
+    if not (REPO / "nova-common").is_dir():
+        pytest.skip("the kit published on its own: installing a generated driver needs the platform checkout")
     root = tmp_path_factory.mktemp("new-driver")
     package = root / "nova-driver-kitgen"
     new_driver.generate("kitgen", package)
