@@ -16,11 +16,20 @@ class OldFake(FakeDriver):
 
 
 def test_auto_pins_to_the_oldest_service_and_rises_after_its_upgrade(make_cloud, caplog):
-    cloud = make_cloud(hosts=2, driver_classes={1: OldFake}, **{"upgrade_levels.compute": "auto"})
+    # The old host has no room for m1.tiny, so the instance lands on the new
+    # one: the fake driver keeps instances only in memory, and the old
+    # service is replaced below.
+    cloud = make_cloud(
+        hosts=2,
+        driver_classes={1: OldFake},
+        per_host={1: {"memory_mb": 256}},
+        **{"upgrade_levels.compute": "auto"},
+    )
     new, old = cloud.host_names
     virt = cloud.manager.virt
     assert virt.host(new).version == "1.0" and virt.host(old).version == "1.0"
     vm = cloud.api.create("on-new", flavor="m1.tiny")
+    assert vm["host"] == new
     host = virt.host(vm["host"])
     with pytest.raises(exc.NotSupported, match="pinned to virt API 1.0"):
         host.get_diagnostics(instance=cloud.manager._virt_instance(cloud.db.get_instance(vm["uuid"])))
