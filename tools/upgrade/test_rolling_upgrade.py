@@ -61,7 +61,7 @@ def test_rolling_upgrade_keeps_every_instance_and_row(cores, fakes, records, env
     state.mkdir()
     with Deployment(envs, records, old_core, tmp_path / "cloud", rabbit_url) as cloud:
         try:
-            cloud.compute_config = f"[fake]\nstate_file = {state}/$host.json\n"
+            cloud.compute_config = f"[fake]\nstate_file = {state}/${{host}}.json\n"
             cloud.start_core()
             hosts = [cloud.add_compute(old_fake).host for _ in range(3)]
             assert len(cloud.wait_for_hosts(3)) == 3

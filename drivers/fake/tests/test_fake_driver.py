@@ -1,6 +1,7 @@
 """The reference driver's own behaviour (the kit checks the contract; these
 check what the fake adds: capacity, latency, failure injection, events)."""
 
+import json
 import uuid
 
 import pytest
@@ -124,3 +125,65 @@ def test_fail_next_refuses_exactly_one_call_and_leaves_nothing():
     assert driver.get_info(inst).power_state == "running"
     with pytest.raises(exc.InvalidRequest, match="operation"):
         hooks.fail_next("get_info")  # declares no OperationFailed
+
+
+# -- [fake] state_file: instances outlive a restart of the compute process --
+
+
+def test_state_file_keeps_instances_across_a_restart(tmp_path):
+    path = tmp_path / "host-1.json"
+    first = make_driver(state_file=str(path))
+    running, stopped, gone = instance(), instance(), instance()
+    for vm in (running, stopped, gone):
+        first.spawn(vm, NO_VIFS)
+    first.power_off(stopped)
+    first.attach_volume(running, objects.VolumeAttachment(volume_id=str(uuid.uuid4()), mountpoint="/dev/vdb"))
+    first.destroy(gone)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+    again = make_driver(state_file=str(path))
+    states = {info.uuid: info.power_state for info in again.list_instances().objects}
+    assert states == {running.uuid: "running", stopped.uuid: "shutdown"}
+    assert again.get_diagnostics(running).num_disks == 2
+    assert "booted" in again.get_console_output(running).output
+    assert again.get_host_resources().vcpus_used == 2
+    # The restarted driver goes on recording changes.
+    again.power_on(stopped)
+    assert make_driver(state_file=str(path)).get_info(stopped).power_state == "running"
+
+
+def test_state_file_written_by_a_virt_api_1_0_release_is_read(tmp_path):
+    """Release 1.0.1 (virt API 1.0) writes Instance 1.0; this release reads it after an upgrade."""
+    vm = instance()
+    vm.hostname = "web-1"
+    old_primitive = vm.obj_to_primitive(target_version="1.0")
+    path = tmp_path / "host.json"
+    entry = {"instance": old_primitive, "power_state": "paused", "volumes": {}, "console": [], "nics": 1}
+    path.write_text(json.dumps({"format": 1, "instances": {vm.uuid: entry}}))
+    driver = make_driver(state_file=str(path))
+    assert driver.get_info(vm).power_state == "paused"
+    assert driver.get_diagnostics(vm).num_nics == 1
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("{not json", "cannot be read"),
+        ('{"format": 2, "instances": {}}', "format 2, this release reads format 1"),
+        ('{"format": 1, "instances": {"x": {"power_state": "running"}}}', "unreadable entry"),
+    ],
+)
+def test_a_state_file_it_cannot_read_stops_the_driver_and_is_kept(tmp_path, content, reason):
+    path = tmp_path / "host.json"
+    path.write_text(content)
+    with pytest.raises(Exception, match=reason) as raised:
+        make_driver(state_file=str(path))
+    assert str(path) in str(raised.value)
+    assert path.read_text() == content
+
+
+def test_without_state_file_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    driver = make_driver()
+    driver.spawn(instance(), NO_VIFS)
+    assert list(tmp_path.iterdir()) == []
