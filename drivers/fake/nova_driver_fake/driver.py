@@ -16,6 +16,8 @@ it next to the spec:
 Capacity (``[fake] vcpus``, ``memory_mb``, ``disk_gb``) and the time each
 operation takes (``[fake] operation_latency``, ``spawn_latency``) are
 configurable, so the core's scheduler and timeouts can be exercised.
+With ``[fake] state_file`` the instance table outlives a restart of the
+compute process (:mod:`nova_driver_fake.state_file`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from nova_common import objects
 from nova_common.objects.fields import LifecycleTransition, PowerState
 from nova_common.virt import api
 from nova_common.virt import exceptions as exc
+from nova_driver_fake import state_file
 
 fake_opts = [
     cfg.IntOpt("vcpus", default=64, min=1, help="vCPUs the fake host offers."),
@@ -54,6 +57,11 @@ fake_opts = [
         default=[],
         help="Capabilities not to advertise, to test capability gating.",
     ),
+    cfg.StrOpt(
+        "state_file",
+        help="Keep the instance table in this file, so instances outlive a restart of the compute "
+        "service as a real hypervisor's do (e.g. /var/lib/nova/fake-${host}.json). Unset: in memory only.",
+    ),
 ]
 
 # Which lifecycle event a state change produces.
@@ -75,7 +83,29 @@ class _FakeInstance:
     volumes: dict[str, str] = field(default_factory=dict)  # mountpoint -> volume_id
     console: list[str] = field(default_factory=list)
     snapshots: list[str] = field(default_factory=list)
+    nics: int = 0
     started_at: float = field(default_factory=time.monotonic)
+
+    def to_state(self) -> dict:
+        return {
+            "instance": self.instance.obj_to_primitive(),
+            "power_state": self.power_state,
+            "volumes": dict(self.volumes),
+            "console": self.console[-100:],
+            "snapshots": list(self.snapshots),
+            "nics": self.nics,
+        }
+
+    @classmethod
+    def from_state(cls, entry: dict) -> _FakeInstance:
+        return cls(
+            instance=objects.Instance.obj_from_primitive(entry["instance"]),
+            power_state=entry["power_state"],
+            volumes=dict(entry.get("volumes", {})),
+            console=list(entry.get("console", [])),
+            snapshots=list(entry.get("snapshots", [])),
+            nics=int(entry.get("nics", 0)),
+        )
 
 
 class FakeDriver(api.ComputeDriver):
@@ -91,6 +121,9 @@ class FakeDriver(api.ComputeDriver):
         # One lock for the table; per-instance ordering is the scaffold's job.
         self._lock = threading.Lock()
         self._booted_at = time.monotonic()
+        # Held across snapshot and write, so the file never goes back in time.
+        self._save_lock = threading.Lock()
+        self._load_state()
 
     @classmethod
     def register_opts(cls, conf: cfg.ConfigOpts) -> None:
@@ -106,6 +139,29 @@ class FakeDriver(api.ComputeDriver):
         return _DRIVER_VERSION
 
     # -- helpers ------------------------------------------------------------
+
+    def _load_state(self) -> None:
+        path = self.conf.fake.state_file
+        if not path:
+            return
+        try:
+            entries = state_file.load(path)
+            self._instances = {uuid: _FakeInstance.from_state(entry) for uuid, entry in entries.items()}
+        except (KeyError, TypeError, ValueError) as error:
+            # Refuse to start rather than overwrite instances this release cannot read.
+            raise state_file.StateFileError(
+                f"[fake] state_file {path}: unreadable entry ({error!r})"
+            ) from None
+
+    def _persist(self) -> None:
+        """Write the instance table to ``[fake] state_file`` (after every change)."""
+        path = self.conf.fake.state_file
+        if not path:
+            return
+        with self._save_lock:
+            with self._lock:
+                entries = {uuid: record.to_state() for uuid, record in self._instances.items()}
+            state_file.save(path, entries)
 
     def _pause_for(self, seconds: float) -> None:
         if seconds:
@@ -139,6 +195,7 @@ class FakeDriver(api.ComputeDriver):
             self._pause_for(self.conf.fake.operation_latency)
             if target is not None:
                 self._set_state(record, target)
+                self._persist()
         return record
 
     def _set_state(self, record: _FakeInstance, state: str) -> None:
@@ -155,6 +212,7 @@ class FakeDriver(api.ComputeDriver):
         with self._lock:
             record = self._instances[instance_uuid]
         self._set_state(record, state)
+        self._persist()
         self.emit_event(
             objects.LifecycleEvent(
                 instance_uuid=instance_uuid, transition=_EVENTS[state], timestamp=timeutils.utcnow()
@@ -207,14 +265,17 @@ class FakeDriver(api.ComputeDriver):
                 raise exc.InsufficientResources(
                     resource="memory_mb", requested=flavor.memory_mb, available=fake.memory_mb - used_mem
                 )
-            record = _FakeInstance(instance=instance)
+            record = _FakeInstance(instance=instance, nics=len(network_info.objects))
             self._set_state(record, PowerState.RUNNING)
             self._instances[instance.uuid] = record
+        self._persist()
         return self._info(record)
 
     def destroy(self, instance: objects.Instance) -> None:
         with self._lock:
-            self._instances.pop(instance.uuid, None)
+            gone = self._instances.pop(instance.uuid, None)
+        if gone is not None:
+            self._persist()
 
     # Argument domains (reboot_type, timeout >= 0, a snapshot's name...) are
     # enforced by the scaffold from the spec before these are called.
@@ -251,6 +312,7 @@ class FakeDriver(api.ComputeDriver):
     def snapshot(self, instance: objects.Instance, image_id: str, name: str) -> objects.SnapshotInfo:
         record = self._transition(instance)
         record.snapshots.append(image_id)
+        self._persist()
         return objects.SnapshotInfo(
             image_id=image_id,
             name=name,
@@ -274,6 +336,7 @@ class FakeDriver(api.ComputeDriver):
             )
         self._pause_for(self.conf.fake.operation_latency)
         record.volumes[attachment.mountpoint] = attachment.volume_id
+        self._persist()
 
     def detach_volume(self, instance: objects.Instance, volume_id: str) -> None:
         record = self._get(instance)
@@ -281,6 +344,7 @@ class FakeDriver(api.ComputeDriver):
         for mountpoint, attached in list(record.volumes.items()):
             if attached == volume_id:
                 del record.volumes[mountpoint]
+                self._persist()
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -87,3 +87,51 @@ def test_options_are_listed_for_the_sample_config():
 
     ((group, opts),) = list_opts()
     assert group == "fake" and all(opt.help for opt in opts)
+
+
+# -- [fake] state_file: instances outlive a restart of the compute process --
+
+
+def test_state_file_keeps_instances_across_a_restart(tmp_path):
+    path = tmp_path / "host-1.json"
+    first = make_driver(state_file=str(path))
+    running, stopped, gone = instance(), instance(), instance()
+    for vm in (running, stopped, gone):
+        first.spawn(vm, NO_VIFS)
+    first.power_off(stopped)
+    first.attach_volume(running, objects.VolumeAttachment(volume_id=str(uuid.uuid4()), mountpoint="/dev/vdb"))
+    first.destroy(gone)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+    again = make_driver(state_file=str(path))
+    states = {info.uuid: info.power_state for info in again.list_instances().objects}
+    assert states == {running.uuid: "running", stopped.uuid: "shutdown"}
+    assert "booted" in again.get_console_output(running).output
+    assert again.get_host_resources().vcpus_used == 2
+    # The restarted driver goes on recording changes.
+    again.power_on(stopped)
+    assert make_driver(state_file=str(path)).get_info(stopped).power_state == "running"
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("{not json", "cannot be read"),
+        ('{"format": 2, "instances": {}}', "format 2, this release reads format 1"),
+        ('{"format": 1, "instances": {"x": {"power_state": "running"}}}', "unreadable entry"),
+    ],
+)
+def test_a_state_file_it_cannot_read_stops_the_driver_and_is_kept(tmp_path, content, reason):
+    path = tmp_path / "host.json"
+    path.write_text(content)
+    with pytest.raises(Exception, match=reason) as raised:
+        make_driver(state_file=str(path))
+    assert str(path) in str(raised.value)
+    assert path.read_text() == content
+
+
+def test_without_state_file_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    driver = make_driver()
+    driver.spawn(instance(), NO_VIFS)
+    assert list(tmp_path.iterdir()) == []
