@@ -13,6 +13,7 @@ import subprocess
 import pytest
 from conftest import RELEASES_REPO
 
+from nova_tools.release_records import version_key
 from nova_tools.upgrade import Deployment
 
 #: How the conductor logs the version it pins compute RPC to ([upgrade_levels] compute = auto).
@@ -45,9 +46,16 @@ def keeps_instances_across_restarts(record) -> bool:
     return '"state_file"' in source
 
 
+def newest_of_line(records, release):
+    """The newest recorded release of ``release``'s distribution speaking the same virt API range:
+    the deployment starts from the 1.0 line's latest fixes, as an operator's would."""
+    line = [r for r in records if r.distribution == release.distribution and r.virt_api == release.virt_api]
+    return max(line, key=lambda r: version_key(r.version))
+
+
 def test_rolling_upgrade_keeps_every_instance_and_row(cores, fakes, records, envs, rabbit_url, tmp_path):
     old_core, new_core = cores
-    old_fake, new_fake = fakes
+    old_fake, new_fake = newest_of_line(records, fakes[0]), fakes[1]
     for release in (old_fake, new_fake):
         if not keeps_instances_across_restarts(release):
             # Not a missing backend: the recorded release cannot keep an instance across a
