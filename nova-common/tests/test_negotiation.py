@@ -119,6 +119,31 @@ def test_an_older_virt_api_gets_older_objects_and_not_supported(deployment, how)
         service.dispatcher.dispatch("get_diagnostics", {"instance": instance})
 
 
+@pytest.mark.parametrize("how", ["driver declares 1.0", "service caps at 1.0"])
+def test_a_host_serving_1_0_returns_1_0_objects_to_a_caller_that_sends_no_manifest(deployment, how):
+    """A core of release 1.0.0 sends its manifest only to hosts that advertise a
+    newer one; a host advertising 1.0 must then answer in 1.0 objects, whatever
+    this nova-common's classes are (found by the rolling upgrade: nova-common
+    1.1.0 under a 1.0 driver answered spawn with InstanceInfo 1.1)."""
+    service = (
+        deployment.start(Old) if how == "driver declares 1.0" else deployment.start(Diagnosing, compute="1.0")
+    )
+    target = oslo_messaging.Target(topic="compute", server=service.host, version="1.0")
+    raw = oslo_messaging.get_rpc_client(deployment.transport, target, timeout=10)  # no serializer: primitives
+    instance = make_instance()
+    raw.call(
+        {},
+        "spawn",
+        instance=instance.obj_to_primitive(target_version="1.0"),
+        network_info=objects.NetworkInfo(objects=[]).obj_to_primitive(),
+    )
+    info = raw.call({}, "get_info", instance=instance.obj_to_primitive(target_version="1.0"))
+    assert info["nova_object.name"] == "InstanceInfo"
+    assert info["nova_object.version"] == api.RELEASED_OBJECT_VERSIONS["1.0"]["InstanceInfo"]
+    listed = raw.call({}, "list_instances")
+    assert {o["nova_object.version"] for o in listed["nova_object.data"]["objects"]} == {"1.0"}
+
+
 def test_the_core_cap_pins_every_host_and_rises_when_set_higher(deployment):
     new, old = deployment.start(Diagnosing), deployment.start(Old)
     auto_conf = make_conf()

@@ -91,6 +91,33 @@ def test_registration_is_retried_until_the_core_answers_then_reporting_starts():
         transport.cleanup()
 
 
+def test_a_service_waiting_for_its_core_sleeps_between_tries():
+    """Before the core answers, no heartbeat or report is due: the ticker wakes
+    for registration tries only (it used to spin a core until registered)."""
+    host = "host-" + uuid.uuid4().hex[:8]
+    conf = make_conf(
+        host,
+        heartbeat_interval=0.05,
+        resource_report_interval=0.05,
+        registration_timeout=0.05,
+        conductor_topic="nobody-" + uuid.uuid4().hex[:8],  # no core, and no queue other tests read
+    )
+    transport = get_transport(conf, MEMORY_URL)
+    service = ComputeService(conf, MemoryDriver(conf), transport=transport)
+    service.start()
+    try:
+        wait_for(lambda: service._registration_failures >= 3, timeout=20)
+        assert not service.registered
+        # A few passes per try (a wake-up may add one); a spinning loop makes thousands.
+        assert service._ticks <= 3 * service._registration_failures + 3, (
+            service._ticks,
+            service._registration_failures,
+        )
+    finally:
+        service.stop()
+        transport.cleanup()
+
+
 def test_the_core_can_ask_a_service_to_register_again():
     host = "host-" + uuid.uuid4().hex[:8]
     conf = make_conf(host, heartbeat_interval=5, resource_report_interval=5)

@@ -21,6 +21,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_common import objects
+from nova_common.messaging.serializer import ObjectSerializer
 from nova_common.messaging.server import get_rpc_server
 from nova_common.messaging.transport import get_transport
 from nova_common.scaffold import conf as scaffold_conf
@@ -30,9 +31,14 @@ from nova_common.scaffold.endpoint import VirtEndpoint
 from nova_common.scaffold.reporting import ServiceControlEndpoint, compute_report_client
 from nova_common.virt import api, report_api
 from nova_common.virt import exceptions as exc
+from nova_common.virt.driver_info import served_manifest
 from nova_common.virt.rpcapi import COMPUTE_TOPIC
 
 LOG = logging.getLogger(__name__)
+
+#: How long the ticker sleeps when nothing is due (registered or retrying
+#: always has something due; this only bounds a wait on a wake-up).
+_IDLE_TICK_S = 5.0
 
 
 class ComputeService:
@@ -69,6 +75,7 @@ class ComputeService:
         self._random = random.Random()
         self._ticker: threading.Thread | None = None
         self._heartbeats = 0
+        self._ticks = 0  # passes of the ticker loop (a spinning ticker shows here)
         self._registered_capabilities: frozenset[str] | None = None
         self.started = False
 
@@ -84,7 +91,11 @@ class ComputeService:
             ServiceControlEndpoint(self),
             *test_hooks_endpoint.endpoints(self.conf, self.driver),
         ]
-        self._server = get_rpc_server(self.transport, target, endpoints)
+        # Results go out at the versions this service advertises, unless the
+        # caller's context names newer ones it reads (ObjectSerializer): the
+        # driver builds this nova-common's newest classes whatever it serves.
+        serializer = ObjectSerializer(served_manifest(self.driver))
+        self._server = get_rpc_server(self.transport, target, endpoints, serializer=serializer)
         self._server.start()
         # The ticker registers first (and retries until the core answers).
         self._ticker = threading.Thread(target=self._tick, name=f"compute-{self.host}-ticker", daemon=True)
@@ -277,10 +288,19 @@ class ComputeService:
                     self._report_resources()
             except Exception:  # the ticker must survive a broker hiccup
                 LOG.exception("Periodic task of compute service %s failed", self.host)
-            wake = min(next_heartbeat, next_report)
+            # Only what can happen counts: before the core has answered there
+            # is no heartbeat or report due, and waiting for one (its time has
+            # long passed) would spin this thread until registration succeeds.
+            due = []
+            if self.registered:
+                due += [next_heartbeat, next_report]
             if self._registration_due:
-                wake = min(wake, self._next_registration)
-            self._wake.wait(timeout=max(0.0, wake - time.monotonic()))
+                due.append(self._next_registration)
+            if self.dispatcher.hypervisor_down_reason is not None:
+                due.append(next_retry)
+            timeout = max(0.0, min(due) - time.monotonic()) if due else _IDLE_TICK_S
+            self._ticks += 1
+            self._wake.wait(timeout=timeout)
             self._wake.clear()
 
     def _jittered(self, interval: float, first: bool) -> float:

@@ -39,6 +39,14 @@ def served_version(driver: ComputeDriver) -> str:
     return _lower(*versions)
 
 
+def served_manifest(driver: ComputeDriver) -> dict[str, str]:
+    """The object versions of the virt API version ``driver`` serves: what its
+    DriverInfo advertises, and so the newest its compute service may send a
+    caller that did not say what it reads (a core advertises its manifest only
+    to hosts that advertise a newer one than its own)."""
+    return dict(api.RELEASED_OBJECT_VERSIONS.get(served_version(driver)) or objects.object_manifest())
+
+
 def _configured_cap(conf: Any) -> str | None:
     try:
         cap = conf.upgrade_levels.compute
@@ -61,7 +69,7 @@ def describe(driver: ComputeDriver) -> objects.DriverInfo:
     known = {
         op.capability for op in api.OPERATIONS.values() if op.capability and not _newer(op.added_in, version)
     }
-    manifest = api.RELEASED_OBJECT_VERSIONS.get(version) or objects.object_manifest()
+    manifest = served_manifest(driver)
     return objects.DriverInfo(
         driver_name=driver.name,
         driver_version=package_version(driver.distribution),
