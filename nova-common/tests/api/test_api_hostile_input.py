@@ -82,8 +82,11 @@ def assert_refused_quickly(api: APIServer, send) -> int:
         latencies.append(time.monotonic() - start)
     thread.join()
     assert 400 <= result["status"] < 500, result
-    assert result["elapsed"] < 1.0, result
-    assert max(latencies) < 0.1, f"GET /flavors took {max(latencies) * 1000:.0f} ms meanwhile"
+    # Bounds with room for a loaded machine (not speed targets, those are in
+    # tools/bench): the hostile request ends (it does not hold a worker for
+    # good), and no other request waited for it (that would take the read timeout).
+    assert result["elapsed"] < READ_TIMEOUT_S + 5, result
+    assert max(latencies) < READ_TIMEOUT_S, f"GET /flavors took {max(latencies) * 1000:.0f} ms meanwhile"
     return int(result["status"])
 
 
