@@ -1,7 +1,9 @@
+import os
 import socket
 import time
 import uuid
 
+import pytest
 from oslo_config import cfg
 
 from nova_common import objects
@@ -18,6 +20,16 @@ def rabbit_available() -> bool:
             return True
     except OSError:
         return False
+
+
+def need_rabbit() -> None:
+    """Skip (locally) or fail (under CI=true) when RabbitMQ is not listening."""
+    if rabbit_available():
+        return
+    reason = "RabbitMQ is not listening on 127.0.0.1:5672 (rabbitmq-server -detached)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def make_conf(host: str = "test-host", **compute) -> cfg.ConfigOpts:

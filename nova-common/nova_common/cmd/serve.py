@@ -30,6 +30,7 @@ from nova_common.api.conf import api_opts
 from nova_common.conductor import conf as core_conf
 from nova_common.messaging import conf as messaging_conf
 from nova_common.messaging.transport import DEFAULT_TRANSPORT_URL, reserve_connections
+from nova_common.redact import redact_url, write_private
 from nova_common.virt import rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -244,8 +245,8 @@ class AllInOne:
         for group, values in DRIVER_DEFAULTS.get(driver, {}).items():
             lines.append(f"[{group}]")
             lines.extend(f"{k} = {v}" for k, v in values.items())
-        with open(path, "w") as out:
-            out.write("\n".join(lines) + "\n")
+        # It holds the transport URL (with its password): owner only.
+        write_private(path, "\n".join(lines) + "\n")
         args = [os.path.join(os.path.dirname(sys.executable), "nova-compute")]
         if not os.path.exists(args[0]):
             args = [sys.executable, "-c", "from nova_common.scaffold.cmd import main; main()"]
@@ -325,8 +326,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=[],
         help="compute services: NAME or NAME=COUNT, repeatable (default: fake=3)",
     )
-    parser.add_argument("--transport-url", help="default kombu+memory://// (everything in this process)")
-    parser.add_argument("--database-connection", help="default: SQLite in --state-dir")
+    parser.add_argument(
+        "--transport-url",
+        default=os.environ.get("NOVA_COMMON_TRANSPORT_URL"),
+        help="default kombu+memory://// (everything in this process). A URL with a password belongs in "
+        "env NOVA_COMMON_TRANSPORT_URL, not on the command line (visible in ps)",
+    )
+    parser.add_argument(
+        "--database-connection",
+        default=os.environ.get("NOVA_COMMON_DATABASE_CONNECTION"),
+        help="default: SQLite in --state-dir (env NOVA_COMMON_DATABASE_CONNECTION, for one with a password)",
+    )
     parser.add_argument(
         "--config-file", action="append", default=[], help="oslo.config files (driver options)"
     )
@@ -361,7 +371,10 @@ def make_state_dir(path: str, default: bool) -> str:
     """Create the state directory; the default one (in the working directory, often
     a checkout) gets a ``.gitignore`` of its own so git never lists it."""
     path = os.path.abspath(path)
-    os.makedirs(path, exist_ok=True)
+    # Logs and compute service configs live here (the latter with the transport
+    # URL): owner only.
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
     ignore = os.path.join(path, ".gitignore")
     if default and not os.path.exists(ignore):
         with open(ignore, "w") as out:
@@ -418,7 +431,7 @@ def serve_command(argv: Sequence[str]) -> int:
     hosts = ", ".join(f"{h} ({d})" for h, d in aio.hosts)
     print(f"nova-common serve: compute API at {aio.endpoint}", flush=True)
     print(f"compute services: {hosts}", flush=True)
-    print(f"state directory: {state_dir} (transport {aio.transport_url})", flush=True)
+    print(f"state directory: {state_dir} (transport {redact_url(aio.transport_url)})", flush=True)
     print("clouds.yaml:\n" + aio.clouds_yaml(), flush=True)
     print(f"try: nova-common --os-compute-url {aio.endpoint} server create demo --flavor m1.tiny", flush=True)
     if args.smoke:
