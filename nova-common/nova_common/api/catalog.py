@@ -6,7 +6,7 @@ import uuid as uuidlib
 from typing import Any
 
 from nova_common.api import schemas, views
-from nova_common.api.common import Fault, Request, Response, Route, page_body, parse_body
+from nova_common.api.common import Fault, Request, Response, Route, is_ascii_digits, page_body, parse_body
 from nova_common.compute import exceptions as core_exc
 
 #: The last microversion with the image proxy (Nova's MAX_PROXY_API_SUPPORT_VERSION).
@@ -36,7 +36,7 @@ class CatalogController:
         for param, key in (("minRam", "memory_mb"), ("minDisk", "root_gb")):
             value = request.GET.get(param)
             if value is not None:
-                if not value.isdigit():
+                if not is_ascii_digits(value):
                     raise Fault(400, f"Invalid {param} filter [{value}]")
                 flavors = [f for f in flavors if f[key] >= int(value)]
         return flavors

@@ -148,9 +148,44 @@ def parse_json(request: Request) -> Any:
     if _nesting_depth(raw) > MAX_BODY_DEPTH:
         raise Fault(400, f"Malformed request body: nested deeper than {MAX_BODY_DEPTH} levels")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, RecursionError):
         raise Fault(400, "Malformed request body: not JSON") from None
+    where = _lone_surrogate(body, "")
+    if where is not None:
+        # JSON allows "\ud800"; nothing downstream can encode it (it was a 500).
+        raise Fault(
+            400, f"Invalid input for field/attribute {where or 'body'}: not valid Unicode (a lone surrogate)"
+        )
+    return body
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """The path of the first string (or key) holding a lone surrogate, or None."""
+    if isinstance(value, str):
+        return path if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                return f"{path}/{key!a}" if path else f"{key!a}"
+            found = _lone_surrogate(item, f"{path}/{key}" if path else key)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}/{index}")
+            if found is not None:
+                return found
+    return None
+
+
+def is_ascii_digits(text: str) -> bool:
+    """Whether ``text`` is a non-negative integer in ASCII digits ("²".isdigit() is
+    True, and int() refuses it)."""
+    return text.isascii() and text.isdigit()
 
 
 def parse_body(request: Request, schema: dict[str, Any]) -> dict[str, Any]:
@@ -245,7 +280,7 @@ def paginate(
     limit_text = request.GET.get("limit")
     limit = DEFAULT_LIMIT
     if limit_text is not None:
-        if not limit_text.isdigit():
+        if not is_ascii_digits(limit_text):
             raise Fault(400, f"Invalid input for query parameters limit. Value: {limit_text}.")
         limit = min(int(limit_text), DEFAULT_LIMIT)
     marker = request.GET.get("marker")

@@ -52,7 +52,7 @@ class DriverSpec:
     @classmethod
     def parse(cls, text: str) -> DriverSpec:
         name, sep, count = text.replace(":", "=").partition("=")
-        if not name or (sep and not count.isdigit()):
+        if not name or (sep and not (count.isascii() and count.isdigit())):
             raise argparse.ArgumentTypeError(f"--driver {text!r}: expected NAME or NAME=COUNT")
         return cls(name, int(count) if sep else 1)
 

@@ -209,3 +209,28 @@ def test_metadata_refused_as_nova_does(api, victim, metadata, field):
     status, body, _ = http.post(f"/servers/{victim}/metadata", {"metadata": metadata})
     assert status == 400 and f"field/attribute {field}" in body["badRequest"]["message"], body
     assert http.server(victim)["metadata"] == {"keep": "me"}
+
+
+def test_a_lone_surrogate_in_a_name_is_400_naming_the_field(api, victim):
+    body = b'{"server": {"name": "bad\\ud800name", "flavorRef": "1", "imageRef": "' + IMAGE.encode() + b'"}}'
+    http = HTTP(api.endpoint)
+    before = len(http.get("/servers")[1]["servers"])
+    with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+        sock.sendall(_head("POST", "/servers", len(body)).encode() + b"\r\n" + body)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    status_line, _, rest = reply.partition(b"\r\n")
+    assert b" 400 " in status_line, reply[:300]
+    message = json.loads(rest.split(b"\r\n\r\n", 1)[1])["badRequest"]["message"]
+    assert "server/name" in message and "surrogate" in message
+    assert len(http.get("/servers")[1]["servers"]) == before  # nothing made
+
+
+@pytest.mark.parametrize(
+    "path", ["/servers?limit=%C2%B2", "/flavors?minRam=%C2%B2", "/flavors/detail?minDisk=%C2%B2"]
+)
+def test_a_digit_that_is_not_ascii_is_400_not_500(api, path):
+    status, body, _ = HTTP(api.endpoint).get(path)
+    assert status == 400, body
+    assert "²" in json.dumps(body, ensure_ascii=False)
