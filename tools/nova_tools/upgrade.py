@@ -214,15 +214,18 @@ class Deployment:
 
     # -- compute services ----------------------------------------------------------------------
 
-    def compute_env(self, driver: Record) -> pathlib.Path:
-        base = base_core(self.records, driver)
+    def compute_env(self, driver: Record, scaffold: Record | None = None) -> pathlib.Path:
+        """``driver`` on ``scaffold`` (a nova-common release; default: the driver's base, the
+        newest nova-common recorded at or before it)."""
+        base = scaffold or base_core(self.records, driver)
         if base is None:
             raise DeploymentError(f"{driver.spec}: no nova-common release recorded at or before it")
         return self.envs.env([base, driver])
 
-    def add_compute(self, driver: Record, host: str | None = None) -> Compute:
+    def add_compute(self, driver: Record, host: str | None = None, scaffold: Record | None = None) -> Compute:
+        """A compute service of ``driver`` on ``scaffold`` (see :meth:`compute_env`)."""
         host = host or f"{driver.drivers[0]}-{len(self.computes):02d}"
-        venv = self.compute_env(driver)
+        venv = self.compute_env(driver, scaffold)
         config = self.workdir / f"{host}.conf"
         config.write_text(
             f"[DEFAULT]\nhost = {host}\ntransport_url = {self.transport_url}\n"
@@ -244,10 +247,10 @@ class Deployment:
         if status not in (0, None):
             raise DeploymentError(f"{compute.process.name} exited {status}:\n{compute.process.tail()}")
 
-    def upgrade_compute(self, host: str, release: Record) -> Compute:
+    def upgrade_compute(self, host: str, release: Record, scaffold: Record | None = None) -> Compute:
         """Stop ``host``'s compute service and start it again, same host, from ``release``."""
         self.stop_compute(host)
-        return self.add_compute(release, host=host)
+        return self.add_compute(release, host=host, scaffold=scaffold)
 
     # -- the REST API, through the core release's own client ---------------------------------
 

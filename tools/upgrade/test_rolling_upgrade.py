@@ -71,7 +71,8 @@ def test_rolling_upgrade_keeps_every_instance_and_row(cores, fakes, records, env
         try:
             cloud.compute_config = f"[fake]\nstate_file = {state}/${{host}}.json\n"
             cloud.start_core()
-            hosts = [cloud.add_compute(old_fake).host for _ in range(3)]
+            # A 1.0.0 deployment: the compute hosts run the old core's nova-common too.
+            hosts = [cloud.add_compute(old_fake, scaffold=old_core).host for _ in range(3)]
             assert len(cloud.wait_for_hosts(3)) == 3
             kept = [cloud.create_server(f"keep-{i}")["id"] for i in range(6)]
             cloud.cli("server", "stop", kept[0])
