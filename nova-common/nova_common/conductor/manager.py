@@ -487,6 +487,12 @@ class ConductorManager:
             except _HOST_ERRORS as error:
                 LOG.warning("Spawn of %s on %s failed: %s", instance_uuid, host, error)
                 last = self._fault(instance_uuid, error, host, f"spawn on {host} failed: ")
+                if isinstance(error, virt_exc.InvalidRequest):
+                    # The driver refuses the request itself (a name it cannot
+                    # take): every host of that driver would. Its reason is the
+                    # instance's fault, not "no valid host" after trying them all.
+                    self._build_failed(instance_uuid, request_id, error, fault_recorded=True)
+                    return
                 if isinstance(error, ComputeServiceUnavailable):
                     self._best_effort_destroy(host, instance)
                 if instance["attempts"] >= max_attempts:
@@ -540,8 +546,11 @@ class ConductorManager:
                 continue  # a delete arrived while spawning: clean up at the top
             return
 
-    def _build_failed(self, instance_uuid: str, request_id: str, error: core_exc.CoreError) -> None:
-        self._fault(instance_uuid, error, None)
+    def _build_failed(
+        self, instance_uuid: str, request_id: str, error: Exception, fault_recorded: bool = False
+    ) -> None:
+        if not fault_recorded:
+            self._fault(instance_uuid, error, None)
         self.db.cas_instance(
             instance_uuid,
             [VmState.BUILDING],

@@ -4,6 +4,8 @@ import pytest
 from core_helpers import wait_for
 
 from nova_common.compute import exceptions as core_exc
+from nova_common.virt import exceptions as virt_exc
+from nova_driver_fake import FakeDriver
 
 
 def test_failed_spawn_is_rescheduled_to_another_host(make_cloud):
@@ -17,6 +19,29 @@ def test_failed_spawn_is_rescheduled_to_another_host(make_cloud):
     assert row["attempts"] == 3 and set(row["tried_hosts"][:2]) == set(cloud.host_names[:2])
     faults = cloud.api.faults(vm["uuid"])
     assert len(faults) == 2 and all("fail_spawn" in f["message"] for f in faults)
+
+
+class RefusesBangs(FakeDriver):
+    """A hypervisor that cannot take a '!' in a name (as libvirt refuses C1 controls)."""
+
+    def spawn(self, instance, network_info):
+        if "!" in instance.display_name:
+            raise virt_exc.InvalidRequest(
+                field="display_name", value=instance.display_name, reason="'!' is not allowed here"
+            )
+        return super().spawn(instance, network_info)
+
+
+def test_a_spawn_the_driver_refuses_is_not_rescheduled_and_its_reason_is_the_fault(make_cloud):
+    cloud = make_cloud(hosts=3, driver_classes={i: RefusesBangs for i in range(3)})
+    with pytest.raises(core_exc.OperationFailed, match="is not allowed here"):
+        cloud.api.create("bang!", flavor="m1.small")
+    [vm] = cloud.api.list()
+    shown = cloud.api.show(vm["uuid"])
+    assert (shown["vm_state"], shown["host"]) == ("error", None)
+    assert "'!' is not allowed here" in shown["fault"]["message"], shown["fault"]
+    assert "No valid host" not in shown["fault"]["message"]
+    assert cloud.instance_row(vm["uuid"])["attempts"] == 1  # not tried on every host
 
 
 def test_spawn_failing_everywhere_ends_in_error_with_a_fault(make_cloud):
