@@ -77,6 +77,27 @@ conductor_opts = [
         default=600.0,
         help="Seconds between power-state syncs (one list_instances per host). <= 0 disables it.",
     ),
+    cfg.StrOpt(
+        "unknown_instance_action",
+        default="reap",
+        choices=[
+            ("reap", "destroy it on its hypervisor (its capacity is released)"),
+            ("power_off", "power it off and leave it there"),
+            ("log", "only log it, at every sync"),
+        ],
+        help="What the power-state sync does with an instance a hypervisor runs that the core does "
+        "not know or has deleted (a delete while its host was down, a spawn replayed after a delete, "
+        "a late spawn on a host the build left). Like Nova's running_deleted_instance_action; "
+        "acted on at the second sync that still finds it, and not before "
+        "unknown_instance_grace seconds after the first.",
+    ),
+    cfg.FloatOpt(
+        "unknown_instance_grace",
+        default=0.0,
+        min=0.0,
+        help="Seconds an unknown instance must have been seen for before unknown_instance_action "
+        "applies (on top of being seen by two syncs).",
+    ),
     cfg.IntOpt("workers", default=64, min=1, help="Threads running operations on compute hosts."),
     cfg.IntOpt("sync_workers", default=8, min=1, help="Hosts the power-state sync queries at once."),
     cfg.IntOpt("api_timeout", default=60, min=1, help="Seconds a conductor API call may take."),

@@ -87,6 +87,10 @@ class ConductorManager:
         self._services: dict[str, dict[str, Any]] = {}  # host -> registration (caps, type)
         self._resources: dict[str, dict[str, int]] = {}
         self._flavors: dict[int, dict[str, Any]] = {}
+        # host -> {uuid: monotonic time first seen} of instances it runs that
+        # the core does not place there (acted on at the next sync).
+        self._unknown_seen: dict[str, dict[str, float]] = {}
+        self._unknown_lock = threading.Lock()
         self.stats = {"dropped": 0, "heartbeats": 0, "reports": 0, "registrations": 0, "events": 0}
         self._load_services()
         self._update_auto_cap()
@@ -773,7 +777,7 @@ class ConductorManager:
     def sync_power_states(self) -> dict[str, int]:
         """One list_instances per up host; apply what changed behind our back."""
         hosts = [h for h in list(self._services) if self.is_up(h)]
-        counts = {"hosts": 0, "changed": 0, "missing": 0, "failed": 0}
+        counts = {"hosts": 0, "changed": 0, "missing": 0, "failed": 0, "unknown": 0}
         if not hosts:
             return counts
         with ThreadPoolExecutor(max_workers=self.conf.conductor.sync_workers) as pool:
@@ -783,14 +787,16 @@ class ConductorManager:
         return counts
 
     def _sync_host(self, host: str) -> dict[str, int]:
-        counts = {"hosts": 1, "changed": 0, "missing": 0, "failed": 0}
+        counts = {"hosts": 1, "changed": 0, "missing": 0, "failed": 0, "unknown": 0}
         try:
             listed = {info.uuid: info for info in self.virt.host(host).list_instances().objects}
         except _HOST_ERRORS as error:
             LOG.warning("Power-state sync of %s failed: %s", host, error)
             counts["failed"] = 1
             return counts
-        for instance in self.db.list_instances(host=host):
+        known = self.db.list_instances(host=host)
+        counts["unknown"] = self._handle_unknown(host, listed, {i["uuid"] for i in known})
+        for instance in known:
             if instance["task_state"] is not None:
                 continue
             info = listed.get(instance["uuid"])
@@ -808,6 +814,75 @@ class ConductorManager:
                     self.db.record_action(instance["uuid"], "power_sync", _request_id(), message)
                     counts["missing"] += 1
         return counts
+
+    def _handle_unknown(self, host: str, listed: dict[str, Any], known: set[str]) -> int:
+        """Instances ``host`` runs that the core does not place there: acted on
+        (``[conductor] unknown_instance_action``) at the second sync that finds
+        one; returns how many were acted on."""
+        conductor = self.conf.conductor
+        now_s = time.monotonic()
+        acted = 0
+        with self._unknown_lock:
+            seen = self._unknown_seen.setdefault(host, {})
+            for gone in set(seen) - set(listed):  # destroyed meanwhile, or adopted
+                del seen[gone]
+            due = []
+            for uuid, info in listed.items():
+                if uuid in known:
+                    seen.pop(uuid, None)
+                    continue
+                if uuid not in seen:
+                    seen[uuid] = now_s
+                elif now_s - seen[uuid] >= conductor.unknown_instance_grace:
+                    due.append(info)
+        for info in due:
+            row = self.db.get_instance(info.uuid, include_deleted=True)
+            if row is None:
+                why = "unknown to the core"
+            elif row["deleted"]:
+                why = "deleted in the core"
+            else:
+                why = f"the core places it on {row['host'] or 'no host'}"
+            action = conductor.unknown_instance_action
+            LOG.warning(
+                "Instance %s runs on %s but %s: %s (power-state sync, [conductor] unknown_instance_action)",
+                info.uuid,
+                host,
+                why,
+                {"reap": "destroying it", "power_off": "powering it off", "log": "leaving it"}[action],
+            )
+            if action == "log":
+                continue
+            try:
+                target = self._unknown_virt_instance(info, row)
+                if action == "reap":
+                    self.virt.host(host).destroy(instance=target)
+                    with self._unknown_lock:
+                        self._unknown_seen.get(host, {}).pop(info.uuid, None)
+                elif info.power_state != PowerState.SHUTDOWN:
+                    self.virt.host(host).power_off(instance=target, timeout=0)
+                acted += 1
+            except _HOST_ERRORS as error:
+                LOG.warning("Could not %s unknown instance %s on %s: %s", action, info.uuid, host, error)
+        return acted
+
+    def _unknown_virt_instance(self, info: Any, row: dict[str, Any] | None) -> objects.Instance:
+        if row is not None:
+            try:
+                return self._virt_instance(row)
+            except Exception:  # its flavor or image is gone too: what the hypervisor says will do
+                LOG.debug("No full record of %s; using the hypervisor's", info.uuid)
+        return objects.Instance(
+            uuid=info.uuid,
+            display_name=info.name or info.uuid,
+            flavor=objects.Flavor(
+                flavorid="unknown",
+                name="unknown",
+                vcpus=max(1, info.vcpus),
+                memory_mb=max(1, info.max_memory_mb),
+            ),
+            image=objects.ImageMeta(id="00000000-0000-0000-0000-000000000000", name="unknown"),
+        )
 
     def reconcile(self) -> dict[str, int]:
         """At start: settle instances left in a transitional task state by a

@@ -99,7 +99,7 @@ def test_power_state_sync_picks_up_silent_changes(cloud):
         driver.list_instances = lambda original=original, host=host: calls.append(host) or original()
         driver.get_info = lambda *a, **k: pytest.fail("the sync must not call get_info")
     counts = cloud.manager.sync_power_states()
-    assert counts == {"hosts": 10, "changed": 2, "missing": 1, "failed": 0}
+    assert counts == {"hosts": 10, "changed": 2, "missing": 1, "failed": 0, "unknown": 0}
     assert sorted(calls) == sorted(cloud.host_names)  # one bulk call per host
     assert cloud.api.show(vms[0]["uuid"])["vm_state"] == "paused"
     assert (cloud.api.show(vms[1]["uuid"])["vm_state"], cloud.api.show(vms[1]["uuid"])["power_state"]) == (
