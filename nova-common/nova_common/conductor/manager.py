@@ -10,11 +10,14 @@ result the caller can wait for.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import threading
 import time
 import uuid as uuidlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from oslo_config import cfg
@@ -81,6 +84,11 @@ class ConductorManager:
         self.down_time = conf.conductor.service_down_time
         self.scheduler = Scheduler(db, self.up_hosts, conf.scheduler.host_state_ttl)
         self.pool = ThreadPoolExecutor(max_workers=conf.conductor.workers, thread_name_prefix="conductor-op")
+        # The RPC calls _while_up watches (one per operation thread, and those
+        # abandoned on a host that went down until their RPC timeout ends).
+        self._waits = ThreadPoolExecutor(
+            max_workers=2 * conf.conductor.workers, thread_name_prefix="conductor-wait"
+        )
         self._lock = threading.Lock()
         self._last_seen: dict[str, float] = {}  # host -> monotonic time of its last heartbeat
         self._pending_beats: dict[str, tuple[datetime.datetime, int]] = {}
@@ -106,6 +114,7 @@ class ConductorManager:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)
+        self._waits.shutdown(wait=False, cancel_futures=True)  # abandoned calls end with their RPC timeout
         self.flush_heartbeats()
         self.virt.close()
 
@@ -485,8 +494,15 @@ class ConductorManager:
                 return
             host = instance["host"]
             try:
-                info = self.virt.host(host).spawn(
-                    instance=self._virt_instance(instance), network_info=objects.NetworkInfo(objects=[])
+                virt_instance = self._virt_instance(instance)
+                info = self._while_up(
+                    host,
+                    "spawn",
+                    functools.partial(
+                        self.virt.host(host).spawn,
+                        instance=virt_instance,
+                        network_info=objects.NetworkInfo(objects=[]),
+                    ),
                 )
             except _HOST_ERRORS as error:
                 LOG.warning("Spawn of %s on %s failed: %s", instance_uuid, host, error)
@@ -497,7 +513,9 @@ class ConductorManager:
                     # instance's fault, not "no valid host" after trying them all.
                     self._build_failed(instance_uuid, request_id, error, fault_recorded=True)
                     return
-                if isinstance(error, ComputeServiceUnavailable):
+                if isinstance(error, ComputeServiceUnavailable) and self.is_up(host):
+                    # (A host that is down gets no destroy to wait on: the
+                    # power-state sync reaps the instance when it is back.)
                     self._best_effort_destroy(host, instance)
                 if instance["attempts"] >= max_attempts:
                     reason = f"Exceeded maximum number of attempts ({max_attempts}); last error: {last}"
@@ -549,6 +567,25 @@ class ConductorManager:
             if done is None:
                 continue  # a delete arrived while spawning: clean up at the top
             return
+
+    def _while_up(self, host: str, operation: str, call: Callable[[], Any]) -> Any:
+        """``call()``'s result, unless ``host`` is marked down first: then
+        ComputeServiceUnavailable at once instead of waiting out the RPC timeout
+        (300 s for a spawn). Whatever the host still does with the abandoned
+        call is found by the power-state sync (an instance the core does not
+        place there is reaped)."""
+        future = self._waits.submit(call)
+        poll = max(0.05, min(1.0, self.down_time / 4))
+        while True:
+            try:
+                return future.result(timeout=poll)
+            except FutureTimeout:
+                if not self.is_up(host):
+                    raise ComputeServiceUnavailable(
+                        host=host,
+                        operation=operation,
+                        reason=f"it was marked down (no heartbeat for {self.down_time:g} s)",
+                    ) from None
 
     def _build_failed(
         self, instance_uuid: str, request_id: str, error: Exception, fault_recorded: bool = False

@@ -1,5 +1,7 @@
 """Rescheduling, a host going down, out-of-band power changes, restart reconciliation."""
 
+import time
+
 import pytest
 from core_helpers import wait_for
 
@@ -146,3 +148,26 @@ def test_restart_reconciles_transitional_instances(cloud):
     with pytest.raises(core_exc.NotFound):
         cloud.api.show(deleting["uuid"])
     assert deleting["uuid"] not in cloud.driver(deleting["host"])._instances
+
+
+def test_a_build_on_a_host_marked_down_is_rescheduled_at_once(make_cloud):
+    # Host 0 has the most free RAM (tried first) and spawns for 12 s; its heartbeats stop
+    # once the spawn is under way, as when its compute service dies mid-spawn.
+    slow = {"spawn_latency": 12.0, "memory_mb": 1_000_000}
+    cloud = make_cloud(hosts=2, per_host={0: slow}, **{"conductor.service_down_time": 1.5})
+    dying = cloud.host_names[0]
+    service = cloud.computes[dying]
+    original = service.driver.spawn
+
+    def spawn_then_go_silent(instance, network_info):
+        service.reporter.heartbeat = lambda **kwargs: None
+        return original(instance, network_info)
+
+    service.driver.spawn = spawn_then_go_silent
+    started = time.monotonic()
+    vm = cloud.api.create("survivor", flavor="m1.tiny")
+    elapsed = time.monotonic() - started
+    assert vm["vm_state"] == "active" and vm["host"] == cloud.host_names[1]
+    assert elapsed < 12, f"waited {elapsed:.0f} s: the spawn's end, not the host's liveness"
+    faults = cloud.api.faults(vm["uuid"])
+    assert any(dying in f["message"] and "marked down" in f["message"] for f in faults), faults
