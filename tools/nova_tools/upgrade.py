@@ -131,6 +131,7 @@ class Deployment:
         transport_url: str,
         database_url: str | None = None,
         compute_config: str = "",
+        core_extra_config: str = "",
     ) -> None:
         self.envs, self.records, self.core = envs, records, core
         self.workdir = pathlib.Path(workdir)
@@ -139,6 +140,8 @@ class Deployment:
         self.sqlite_path = None if database_url else self.workdir / "nova.sqlite"
         self.database_url = database_url or f"sqlite:///{self.sqlite_path}"
         self.compute_config = compute_config
+        #: Appended to the core's nova.conf (e.g. ``[upgrade_levels] compute = auto``).
+        self.core_extra_config = core_extra_config
         self.core_env: pathlib.Path | None = None
         self.conductor: ServiceProcess | None = None
         self.api: ServiceProcess | None = None
@@ -153,7 +156,7 @@ class Deployment:
             f"[DEFAULT]\ntransport_url = {self.transport_url}\nstate_path = {self.workdir}\n"
             f"[database]\nconnection = {self.database_url}\n"
             "[api]\nlisten = 127.0.0.1\nport = 0\n"
-            f"[conductor]\nsync_power_state_interval = {POWER_SYNC_INTERVAL}\n"
+            f"[conductor]\nsync_power_state_interval = {POWER_SYNC_INTERVAL}\n{self.core_extra_config}"
         )
         return path
 
