@@ -182,6 +182,23 @@ def _lone_surrogate(value: Any, path: str) -> str | None:
     return None
 
 
+#: oslo.middleware's request id format, which clients send in X-OpenStack-Request-ID.
+_REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def client_request_id(request: Request) -> str | None:
+    """The client's ``X-OpenStack-Request-ID``, which makes a create safe to
+    retry (the same id returns the first create's server); None when absent."""
+    value = request.headers.get("X-OpenStack-Request-ID")
+    if value is None:
+        return None
+    if not _REQUEST_ID.fullmatch(value):
+        raise Fault(
+            400, f"Invalid X-OpenStack-Request-ID header {value!r}: expected req-<uuid>, in lower case"
+        )
+    return value
+
+
 def is_ascii_digits(text: str) -> bool:
     """Whether ``text`` is a non-negative integer in ASCII digits ("²".isdigit() is
     True, and int() refuses it)."""

@@ -12,6 +12,7 @@ from nova_common.api.common import (
     Request,
     Response,
     Route,
+    client_request_id,
     next_links,
     page_body,
     paginate,
@@ -165,6 +166,7 @@ class ServersController:
                 wait=False,
                 description=body.get("description"),
                 key_name=key_name,
+                request_id=client_request_id(request),
             )
         except core_exc.NotFound as error:
             # Nova answers a bad flavorRef/imageRef with 400.

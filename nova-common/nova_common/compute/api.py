@@ -90,12 +90,17 @@ class ComputeAPI:
         wait: bool = True,
         description: str | None = None,
         key_name: str | None = None,
+        request_id: str | None = None,
     ) -> dict[str, Any]:
+        """``request_id``: the client's, to make a retry safe: a create with a
+        request id the conductor already made an instance for returns that one."""
         # Only what is set travels: a conductor without these arguments still serves the rest.
         extra = {k: v for k, v in (("description", description), ("key_name", key_name)) if v is not None}
-        accepted = self.rpc.call(
-            "create_instance", name=name, flavor=flavor, image=image, metadata=metadata, **extra
-        )
+        arguments = dict(name=name, flavor=flavor, image=image, metadata=metadata, **extra)
+        if request_id is None:
+            accepted = self.rpc.call("create_instance", **arguments)
+        else:
+            accepted = self.rpc.call_as(request_id, "create_instance", **arguments)
         if not wait:
             return accepted
         self.wait_for_action(accepted["uuid"], accepted["request_id"])

@@ -22,6 +22,7 @@ from typing import Any
 
 from oslo_config import cfg
 from oslo_log import log as logging
+from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from nova_common import objects
 from nova_common.compute import exceptions as core_exc
@@ -380,7 +381,16 @@ class ConductorManager:
         request_id: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """``extra``: checked columns of migration 0002 (description, key_name)."""
+        """``extra``: checked columns of migration 0002 (description, key_name).
+
+        Safe to repeat: a create whose ``request_id`` already made an instance
+        (a client's retry with its own request id, a replayed RPC message)
+        returns that instance and makes nothing.
+        """
+        if request_id is not None:
+            made = self._created_by(request_id)
+            if made is not None:
+                return made
         if not isinstance(name, str) or not _NAME.fullmatch(name) or not name.strip():
             raise core_exc.Invalid(
                 field="name", value=name, reason="must be 1-255 characters without control characters"
@@ -452,17 +462,38 @@ class ConductorManager:
         # The claim inserts the instance on the host it found room on, in one
         # transaction: a refused create leaves no row behind, and the row is
         # written once, already placed.
-        with self.db.writer() as session:
-            instance = self.scheduler.schedule(
-                instance_uuid,
-                spec,
-                TaskState.SCHEDULING,
-                new_task_state=TaskState.SPAWNING,
-                candidates=candidates,
-                session=session,
-                new_instance=NewInstance(values, "create", request_id),
-            )
+        try:
+            with self.db.writer() as session:
+                instance = self.scheduler.schedule(
+                    instance_uuid,
+                    spec,
+                    TaskState.SCHEDULING,
+                    new_task_state=TaskState.SPAWNING,
+                    candidates=candidates,
+                    session=session,
+                    new_instance=NewInstance(values, "create", request_id),
+                )
+        except DBIntegrityError:
+            # The same request id raced us to it (the create actions' request
+            # ids are unique): that create's instance is the answer.
+            made = self._created_by(request_id)
+            if made is None:
+                raise
+            return made
         self.pool.submit(self._build, instance_uuid, spec, request_id, instance)
+        return {**instance, "request_id": request_id}
+
+    def _created_by(self, request_id: str) -> dict[str, Any] | None:
+        """The instance the create with ``request_id`` made, or None."""
+        instance_uuid = self.db.instance_created_by(request_id)
+        if instance_uuid is None:
+            return None
+        instance = self.db.get_instance(instance_uuid, include_deleted=True)
+        if instance is None:
+            return None
+        LOG.info(
+            "Create %s was made before (instance %s): returning that instance", request_id, instance_uuid
+        )
         return {**instance, "request_id": request_id}
 
     def _build(

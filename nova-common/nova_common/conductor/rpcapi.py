@@ -37,7 +37,12 @@ class ConductorAPIClient:
         self._client = oslo_messaging.get_rpc_client(transport, target, timeout=timeout)
 
     def call(self, method: str, /, **kwargs: Any) -> Any:
-        context = {"request_id": "req-" + uuid.uuid4().hex}
+        return self.call_as("req-" + uuid.uuid4().hex, method, **kwargs)
+
+    def call_as(self, request_id: str, method: str, /, **kwargs: Any) -> Any:
+        """``call`` with the request id the conductor records (a create with a
+        request id it already made returns that instance)."""
+        context = {"request_id": request_id}
         try:
             return self._client.call(context, method, **kwargs)
         except core_exc.CoreError as error:

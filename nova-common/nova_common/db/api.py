@@ -609,6 +609,15 @@ class Database:
 
     # -- actions and faults -------------------------------------------------------
 
+    def instance_created_by(self, request_id: str) -> str | None:
+        """The uuid of the instance the create with ``request_id`` made, or None."""
+        with self.reader() as session:
+            return session.scalars(
+                select(models.InstanceAction.instance_uuid).where(
+                    models.InstanceAction.action == "create", models.InstanceAction.request_id == request_id
+                )
+            ).first()
+
     def start_action(self, uuid: str, action: str, request_id: str, session: Session | None = None) -> None:
         record = models.InstanceAction(
             instance_uuid=uuid, action=action, request_id=request_id, start_time=now()

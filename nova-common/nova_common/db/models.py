@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -158,6 +159,17 @@ class InstanceAction(Base):
     """One request on an instance (or an out-of-band change the core noticed)."""
 
     __tablename__ = "instance_actions"
+    # One create per request id: a repeated create finds the first one's
+    # instance instead of making another (migration 0003).
+    __table_args__ = (
+        Index(
+            "uniq_instance_actions0create0request_id",
+            "request_id",
+            unique=True,
+            sqlite_where=text("action = 'create'"),
+            postgresql_where=text("action = 'create'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_uuid: Mapped[str] = mapped_column(String(36), nullable=False, index=True)

@@ -234,3 +234,25 @@ def test_a_digit_that_is_not_ascii_is_400_not_500(api, path):
     status, body, _ = HTTP(api.endpoint).get(path)
     assert status == 400, body
     assert "²" in json.dumps(body, ensure_ascii=False)
+
+
+def test_a_create_retried_with_its_request_id_returns_the_same_server(api):
+    import uuid as uuidlib
+
+    http = HTTP(api.endpoint)
+    body = {"server": {"name": "retried", "flavorRef": FLAVOR, "imageRef": IMAGE}}
+    headers = {"X-OpenStack-Request-ID": f"req-{uuidlib.uuid4()}"}
+    status, first, _ = http.post("/servers", body, headers=headers)
+    assert status == 202, first
+    status, again, _ = http.post("/servers", body, headers=headers)
+    assert status == 202 and again["server"]["id"] == first["server"]["id"]
+    named = [s for s in http.get("/servers")[1]["servers"] if s["name"] == "retried"]
+    assert [s["id"] for s in named] == [first["server"]["id"]]
+    http.wait(first["server"]["id"], "ACTIVE")
+    http.delete(f"/servers/{first['server']['id']}")
+
+
+def test_a_malformed_request_id_is_400_naming_the_header(api):
+    body = {"server": {"name": "x", "flavorRef": FLAVOR, "imageRef": IMAGE}}
+    status, reply, _ = HTTP(api.endpoint).post("/servers", body, headers={"X-OpenStack-Request-ID": "mine"})
+    assert status == 400 and "X-OpenStack-Request-ID" in reply["badRequest"]["message"], reply

@@ -134,3 +134,32 @@ def test_disabled_service_gets_no_instances(make_cloud):
     service = [s for s in cloud.api.services() if s["host"] == cloud.host_names[0]][0]
     assert (service["status"], service["disabled_reason"]) == ("disabled", "maintenance")
     wait_for(lambda: True)
+
+
+def test_a_create_repeated_with_its_request_id_returns_the_first_instance(make_cloud):
+    import threading
+    import uuid as uuidlib
+
+    cloud = make_cloud(hosts=2)
+    request_id = f"req-{uuidlib.uuid4()}"
+    first = cloud.api.create("once", flavor="m1.tiny", request_id=request_id)
+    again = cloud.api.create("once", flavor="m1.tiny", request_id=request_id)
+    assert again["uuid"] == first["uuid"]
+    # Racing repeats (a client retrying while the first is in flight) make one instance too.
+    racing = f"req-{uuidlib.uuid4()}"
+    made = []
+    threads = [
+        threading.Thread(
+            target=lambda: made.append(cloud.api.create("race", flavor="m1.tiny", request_id=racing)["uuid"])
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 4 and len(set(made)) == 1, made
+    names = sorted(vm["name"] for vm in cloud.api.list())
+    assert names == ["once", "race"]
+    # Without a request id every create is its own.
+    assert cloud.api.create("x", flavor="m1.tiny")["uuid"] != cloud.api.create("x", flavor="m1.tiny")["uuid"]
