@@ -28,7 +28,8 @@ def test_loader_errors_are_clear():
 
 
 @pytest.mark.skipif(
-    not rabbit_available(), reason="RabbitMQ is not listening on 127.0.0.1:5672 (rabbitmq-server -detached)"
+    not rabbit_available(),
+    reason="backend missing: RabbitMQ is not listening on 127.0.0.1:5672 (rabbitmq-server -detached)",
 )
 def test_compute_process_serves_and_stops_on_sigterm(tmp_path):
     host = "proc-" + uuid.uuid4().hex[:8]

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from nova_common import messaging
+from nova_contract_tests.pytest_support import require
 
 # Before anything imports oslo.messaging (see nova_common.messaging.process).
 messaging.init_process()
@@ -17,9 +18,7 @@ from vcsim_support import Vcsim, unavailable  # noqa: E402
 
 @pytest.fixture(scope="session")
 def vcsim():
-    why = unavailable()
-    if why:
-        pytest.skip(why)
+    require(unavailable())
     sim = Vcsim(vms=1).start()
     yield sim
     sim.stop()

@@ -25,7 +25,7 @@ from vcsim_support import (  # noqa: E402
 from nova_common import objects  # noqa: E402
 from nova_common.virt import exceptions as exc  # noqa: E402
 from nova_contract_tests.config import KitConfig  # noqa: E402
-from nova_contract_tests.pytest_support import make_kit_test  # noqa: E402
+from nova_contract_tests.pytest_support import make_kit_test, require  # noqa: E402
 from nova_contract_tests.runner import run_kit  # noqa: E402
 
 _CONF_DIR = pathlib.Path(tempfile.mkdtemp(prefix="nova-vmware-kit-"))
@@ -44,11 +44,9 @@ test_contract_in_process = make_kit_test(KitConfig(driver="vmware", config_files
 
 
 def _need_black_box() -> None:
-    why = rabbit_unavailable()
-    if why:
-        pytest.skip(why)
+    require(rabbit_unavailable())
     if compute_script() is None:
-        pytest.skip("nova-compute-vmware is not installed (pip install -e drivers/vmware)")
+        require("nova-compute-vmware is not installed (pip install -e drivers/vmware)")
 
 
 @pytest.fixture
@@ -100,9 +98,7 @@ def test_black_box_service_survives_vcsim_killed_and_restarted(tmp_path):
     """vcsim is killed under a running nova-compute-vmware and started again on the same port:
     the service keeps running, answers HypervisorUnavailable in between, then logs in again
     and serves. The process runs at DEBUG; the password is in none of its output."""
-    why = unavailable()
-    if why:
-        pytest.skip(why)
+    require(unavailable())
     _need_black_box()
     from nova_contract_tests.targets import BlackBoxTarget
 
@@ -153,9 +149,7 @@ def test_black_box_service_survives_vcsim_killed_and_restarted(tmp_path):
 def test_black_box_service_started_before_vcenter_serves_once_it_answers(tmp_path):
     """nova-compute-vmware started while vCenter is down: it runs, registers, answers
     HypervisorUnavailable, keeps retrying, and serves once vcsim answers on its port."""
-    why = unavailable()
-    if why:
-        pytest.skip(why)
+    require(unavailable())
     _need_black_box()
     from nova_contract_tests.targets import BlackBoxTarget
 

@@ -27,7 +27,7 @@ def _reachable(port: int) -> bool:
 def pg_url():
     psycopg2 = pytest.importorskip("psycopg2")
     if not _reachable(5432):
-        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+        pytest.skip("backend missing: PostgreSQL is not reachable at 127.0.0.1:5432")
     name = "nova_api_" + uuid.uuid4().hex[:10]
     admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
     admin.autocommit = True
@@ -46,7 +46,7 @@ def rabbit_url():
     """A vhost of our own: queue names (topic "conductor") are global per vhost, so on
     a broker shared with other test runs their conductors would take our messages."""
     if not _reachable(5672):
-        pytest.skip("RabbitMQ is not reachable at 127.0.0.1:5672")
+        pytest.skip("backend missing: RabbitMQ is not reachable at 127.0.0.1:5672")
     if not shutil.which("rabbitmqctl") or RABBIT_URL.rstrip("/").count("/") > 2:
         yield RABBIT_URL
         return

@@ -24,7 +24,7 @@ def db_url(request, tmp_path):
         yield f"sqlite:///{tmp_path}/nova.sqlite"
     elif request.param == "postgresql":
         if not postgres_available():
-            pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+            pytest.skip("backend missing: PostgreSQL is not reachable at 127.0.0.1:5432")
         with postgres_database("nova_core_" + uuid.uuid4().hex[:12]) as url:
             yield url
     else:

@@ -14,7 +14,9 @@ from core_helpers import RABBIT_URL, reachable, wait_for
 from nova_common.compute.api import ComputeAPI
 from nova_common.conductor.rpcapi import get_core_transport
 
-pytestmark = pytest.mark.skipif(not reachable(5672), reason="RabbitMQ is not reachable at 127.0.0.1:5672")
+pytestmark = pytest.mark.skipif(
+    not reachable(5672), reason="backend missing: RabbitMQ is not reachable at 127.0.0.1:5672"
+)
 
 
 class Process:
