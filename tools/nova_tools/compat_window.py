@@ -5,8 +5,10 @@ Policy (explained in tools/README.md, "Support window"; numbers in
 
 - Releases are ordered by their source commit's date (then version). nova-common
   releases fall into series ``MAJOR.MINOR``; distances are counted in series.
-- A driver release stands on its *base*: the newest nova-common release recorded
-  at or before it (what its compute nodes install with it).
+- A driver release stands on its *base*: the newest release of the series of the
+  newest nova-common recorded at or before it (what its compute nodes install
+  with it: patch releases belong to their series, so a fix released later, such
+  as 1.1.1's, is what a node installs with a driver released on 1.1.0).
 - The kit paired with a nova-common release: the newest nova-contract-tests
   release recorded before the next nova-common release (the kit of that core's
   time), else the newest kit recorded before it.
@@ -72,9 +74,13 @@ def drivers(records: list[Record]) -> list[Record]:
 
 
 def base_core(records: list[Record], driver: Record) -> Record | None:
-    """The newest nova-common release recorded at or before ``driver``."""
+    """``driver``'s base: the newest release of the series of the newest
+    nova-common recorded at or before it (see the module docstring)."""
     older = [r for r in cores(records) if r.order <= driver.order]
-    return older[-1] if older else None
+    if not older:
+        return None
+    same_series = [r for r in cores(records) if series(r.version) == series(older[-1].version)]
+    return max(same_series, key=lambda r: version_key(r.version))
 
 
 def kit_for(records: list[Record], core: Record) -> Record | None:

@@ -67,6 +67,21 @@ def by_spec(records):
     return {r.spec: r for r in records}
 
 
+def test_a_driver_stands_on_the_newest_fix_of_its_base_series(repo):
+    """A patch release of nova-common after a driver's release is what its nodes
+    install with it (found live: fake 1.0.1 released on 1.1.0 ran on 1.1.0's scaffold,
+    whose bug 1.1.1 fixed)."""
+    repo.core("1.0.0")
+    repo.core("1.1.0")
+    repo.fake("1.0.1")  # released on 1.1.0
+    repo.core("1.1.1")
+    repo.core("1.2.0")
+    spec = by_spec(load_records(repo.path))
+    assert (
+        compat_window.base_core(load_records(repo.path), spec["nova-driver-fake==1.0.1"]).version == "1.1.1"
+    )
+
+
 def test_window_counts_series_both_ways_and_retires_the_old_major(repo):
     for version in CORE_SERIES:
         repo.core(version)

@@ -107,9 +107,7 @@ def test_rolling_upgrade_keeps_every_instance_and_row(cores, fakes, records, env
                 assert len(cloud.wait_for_hosts(3)) == 3
                 still_all_there(f"upgrading {host} to {new_fake.version}")
                 if number < len(hosts):
-                    assert pinned(cloud) == old_pin, (
-                        f"pin moved with {len(hosts) - number} old services left"
-                    )
+                    assert pinned(cloud) == old_pin, f"pin moved with {len(hosts) - number} old services left"
             new_max = new_fake.virt_api[1]
             assert pinned(cloud) == new_max, (
                 f"pinned {pinned(cloud)} after the last old service left; expected {new_max}"
