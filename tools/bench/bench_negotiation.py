@@ -138,7 +138,11 @@ def main() -> int:
             f"| spawn, get_info, destroy (per call) | {result['lifecycle']['1.0 driver']} | "
             f"{result['lifecycle']['1.1 driver']} | {result['lifecycle_ratio_old_over_new']} |\n"
             f"| list_instances (20 instances) | {result['list']['1.0 driver']} | "
-            f"{result['list']['1.1 driver']} | {result['list_ratio_old_over_new']} |\n"
+            f"{result['list']['1.1 driver']} | {result['list_ratio_old_over_new']} |\n\n"
+            "The services here never register (no core answers them). Until nova-common 1.1.1 such a "
+            "service's ticker spun (its heartbeat time had passed, so it waited 0 s): this bench then "
+            "measured ~57 ms per call on both hosts, ratio ~1.0; the same bench after the fix measured "
+            "~2.3 ms (2026-12-02, same machine, under load).\n"
         )
     return 0
 
