@@ -905,6 +905,8 @@ class ConductorManager:
                     due.append(info)
         for info in due:
             row = self.db.get_instance(info.uuid, include_deleted=True)
+            if row is not None and not row["deleted"] and row["host"] == host:
+                continue  # placed here since the listing: known now
             if row is None:
                 why = "unknown to the core"
             elif row["deleted"]:
