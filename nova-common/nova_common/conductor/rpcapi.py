@@ -35,6 +35,7 @@ class ConductorAPIClient:
             topic=topic, namespace=CONDUCTOR_API_NAMESPACE, version=CONDUCTOR_API_VERSION
         )
         self._client = oslo_messaging.get_rpc_client(transport, target, timeout=timeout)
+        self.timeout = timeout
 
     def call(self, method: str, /, **kwargs: Any) -> Any:
         return self.call_as("req-" + uuid.uuid4().hex, method, **kwargs)
@@ -48,4 +49,4 @@ class ConductorAPIClient:
         except core_exc.CoreError as error:
             raise core_exc.plain(error) from None
         except oslo_messaging.MessagingTimeout as error:
-            raise core_exc.Timeout(timeout="?", what=f"the conductor to answer {method}") from error
+            raise core_exc.Timeout(timeout=self.timeout, what=f"the conductor to answer {method}") from error

@@ -163,3 +163,18 @@ def test_a_create_repeated_with_its_request_id_returns_the_first_instance(make_c
     assert names == ["once", "race"]
     # Without a request id every create is its own.
     assert cloud.api.create("x", flavor="m1.tiny")["uuid"] != cloud.api.create("x", flavor="m1.tiny")["uuid"]
+
+
+def test_a_conductor_that_does_not_answer_is_a_timeout_naming_the_seconds():
+    from oslo_config import cfg
+
+    from nova_common.conductor.rpcapi import ConductorAPIClient
+    from nova_common.messaging.transport import get_transport
+
+    transport = get_transport(cfg.ConfigOpts(), "kombu+memory:////")
+    try:
+        client = ConductorAPIClient(transport, timeout=1, topic="nobody-" + uuid.uuid4().hex[:8])
+        with pytest.raises(core_exc.Timeout, match="Waited 1s for the conductor to answer list_services"):
+            client.call("list_services")
+    finally:
+        transport.cleanup()
