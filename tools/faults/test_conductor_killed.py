@@ -33,9 +33,7 @@ def test_conductor_killed_during_a_burst_of_creates(deployment, tallies):
     cloud = deployment
     tally = Tally("conductor SIGKILL during a burst of creates")
     tallies.append(tally)
-    for _ in range(HOSTS):
-        cloud.add_fake(extra=SPAWN)
-    assert len(cloud.wait_for_hosts(HOSTS)) == HOSTS
+    cloud.start_fakes(HOSTS, extra=SPAWN)
     accepted: dict[str, str | None] = {}
     deadline = 2 * SERVICE_DOWN_TIME + 60
     for round_ in range(max(1, ROUNDS // 2)):
@@ -59,28 +57,12 @@ def test_conductor_killed_during_a_burst_of_creates(deployment, tallies):
         for server_id in outcomes.values():
             if server_id is None:
                 continue  # never accepted: nothing was promised
-            final = cloud.wait_server(
-                server_id, lambda s: s is None or s["status"] in ("ACTIVE", "ERROR"), deadline
+            tally.count_outcome(
+                cloud.wait_server(
+                    server_id, lambda s: s is None or s["status"] in ("ACTIVE", "ERROR"), deadline
+                )
             )
-            if final is None:
-                tally.lost += 1
-            elif final["status"] == "ACTIVE":
-                tally.completed += 1
-            elif final.get("fault"):
-                tally.failed_cleanly += 1
-            else:
-                tally.stuck += 1
         tally.detect_s.append(time.monotonic() - killed_at)
-    cloud.settle()
-    status, listing = cloud.http("GET", "/servers/detail")
-    assert status == 200
-    servers = {s["id"]: s for s in listing["servers"]}
-    names = [s["name"] for s in servers.values()]
-    tally.duplicated = sum(names.count(n) - 1 for n in set(names))
-    tally.lost += sum(1 for server_id in accepted.values() if server_id and server_id not in servers)
-    for host, held in cloud.hypervisor_instances().items():
-        for uuid in held:
-            if uuid not in servers or servers[uuid].get("OS-EXT-SRV-ATTR:host") != host:
-                tally.orphaned += 1
+    cloud.audit(tally, {server_id for server_id in accepted.values() if server_id})
     assert tally.clean, tally
     assert any(accepted.values()), "no create was accepted: the fault was not exercised"

@@ -75,6 +75,32 @@ class TreeDeployment(Deployment):
         finally:
             self.compute_config = saved
 
+    def start_fakes(self, count: int, extra: str = "") -> None:
+        """``count`` fake compute services, waited for until all are up."""
+        for _ in range(count):
+            self.add_fake(extra=extra)
+        up = self.wait_for_hosts(count)
+        if len(up) != count:
+            raise AssertionError(f"{len(up)} of {count} compute services came up")
+
+    def audit(self, tally: Tally, accepted: set[str]) -> None:
+        """After two power syncs, count into ``tally`` what the database and the
+        hypervisors hold: accepted creates that are gone (lost), servers beyond one
+        per name (duplicated), instances a hypervisor runs that the core does not
+        place there (orphaned)."""
+        self.settle()
+        status, listing = self.http("GET", "/servers/detail")
+        if status != 200:
+            raise AssertionError(f"GET /servers/detail: {status} {listing}")
+        servers = {s["id"]: s for s in listing["servers"]}
+        tally.lost += sum(1 for server_id in accepted if server_id not in servers)
+        names = [s["name"] for s in servers.values()]
+        tally.duplicated = sum(names.count(n) - 1 for n in set(names))
+        for host, held in self.hypervisor_instances().items():
+            for held_uuid in held:
+                if held_uuid not in servers or servers[held_uuid].get("OS-EXT-SRV-ATTR:host") != host:
+                    tally.orphaned += 1
+
     def kill_compute(self, host: str) -> None:
         """SIGKILL: no deregistration, nothing flushed; the host just stops."""
         compute = self.computes.pop(host)
@@ -167,6 +193,17 @@ class Tally:
     stuck: int = 0  # still building after the deadline
     detect_s: list[float] = dataclasses.field(default_factory=list)
     recover_s: list[float] = dataclasses.field(default_factory=list)
+
+    def count_outcome(self, final: dict[str, Any] | None) -> None:
+        """Count where an accepted create ended (``final``: its server, None when gone)."""
+        if final is None:
+            self.lost += 1
+        elif final["status"] == "ACTIVE":
+            self.completed += 1
+        elif final["status"] == "ERROR" and final.get("fault"):
+            self.failed_cleanly += 1
+        else:
+            self.stuck += 1
 
     @property
     def clean(self) -> bool:
