@@ -16,6 +16,7 @@ transport_url``, ``[conductor]``, ``[scheduler]``); see ``doc/core.md``.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -68,6 +69,7 @@ def db_command(action: str, argv: Sequence[str]) -> int:
 
 
 def conductor_command(argv: Sequence[str]) -> int:
+    from nova_common.conductor.manager import ConductorNameInUse
     from nova_common.conductor.service import ConductorService
     from nova_common.db import migration
 
@@ -90,11 +92,21 @@ def conductor_command(argv: Sequence[str]) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    service.start()
+    try:
+        service.start()
+    except ConductorNameInUse as error:
+        print(f"nova-common conductor: {error}", file=sys.stderr)
+        service.db.dispose()
+        return 2
     print(f"nova-common conductor: serving as {conf.conductor.server}", flush=True)
     while not stop.wait(0.5):
         pass
-    service.stop()
+    if not service.stop():
+        # Operations past the graceful timeout were handed over (the lease is
+        # given up); their threads would hold the interpreter's exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

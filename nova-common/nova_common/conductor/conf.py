@@ -57,7 +57,9 @@ conductor_opts = [
         "server",
         default=socket.gethostname(),
         sample_default="<current hostname>",
-        help="This conductor's server name on topic 'conductor'.",
+        help="This conductor's name: its server on topic 'conductor' and in the conductors "
+        "table. Each conductor of a cloud needs its own (two on one machine: set it); a "
+        "conductor refuses to start under the name of one that is running.",
     ),
     cfg.FloatOpt(
         "service_down_time",
@@ -69,8 +71,17 @@ conductor_opts = [
         "heartbeat_flush_interval",
         default=5.0,
         min=0.05,
-        help="Seconds between batched writes of heartbeats to the database (liveness itself is "
-        "decided from heartbeats as they arrive).",
+        help="Seconds between batched writes of heartbeats to the database, each followed by a "
+        "read of what the other conductors wrote (with several conductors, each hears only some "
+        "heartbeats). At most a quarter of service_down_time is used, so a heartbeat reaches "
+        "every conductor well before the host would read down.",
+    ),
+    cfg.FloatOpt(
+        "graceful_shutdown_timeout",
+        default=60.0,
+        min=0.0,
+        help="Seconds a conductor stopped with SIGTERM waits for its operations in flight; then "
+        "it gives up its lease and exits, and another conductor takes over what is left.",
     ),
     cfg.FloatOpt(
         "sync_power_state_interval",

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
+import os
 import re
+import socket
 import threading
 import time
 import uuid as uuidlib
@@ -56,6 +59,24 @@ _RESTING = (VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED)
 _HOST_ERRORS = (virt_exc.VirtError, ComputeServiceUnavailable)
 
 
+def _registration(service: dict[str, Any]) -> tuple[Any, ...]:
+    """What a re-registration may change, as Database.liveness_rows gives it."""
+    return (
+        service["driver_version"],
+        service["virt_api_min"],
+        service["virt_api_max"],
+        tuple(service["capabilities"] or ()),
+    )
+
+
+def _image_requirements(properties: dict[str, Any]) -> tuple[frozenset[str], str | None]:
+    """(required capabilities, hypervisor type) an image's properties ask for."""
+    required = frozenset(
+        c.strip() for c in properties.get("required_capabilities", "").split(",") if c.strip()
+    )
+    return required, properties.get("hypervisor_type") or None
+
+
 def guest_hostname(display_name: str, instance_uuid: str) -> str:
     """A DNS label for the guest from its display name, as Nova derives
     ``hostname``: lower case, runs of other characters as one hyphen, at most
@@ -77,10 +98,36 @@ class UnregisteredHost(InvalidReport):
     processed in parallel, so the first heartbeat may overtake the registration."""
 
 
+class ConductorNameInUse(RuntimeError):
+    """Another running conductor has this ``[conductor] server`` name."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ConductorManager:
+    """One conductor. Several may run on one database and one topic, each
+    taking any message: what one hears from compute services is shared
+    through the database (:meth:`refresh_from_database`), and each operation
+    in flight is owned by one conductor, whose lease (the ``conductors``
+    table) others watch to take its work over (:meth:`take_over_orphans`)."""
+
     def __init__(self, conf: cfg.ConfigOpts, db: Database, transport: Any) -> None:
         self.conf = conf
         self.db = db
+        #: This process's identity in ``conductors`` and ``instances.owner``.
+        self.id = str(uuidlib.uuid4())
+        self.server = conf.conductor.server
+        self.stopping = threading.Event()
+        self._in_flight = 0
+        self._in_flight_done = threading.Condition()
         self.virt = VirtAPIClient(conf, transport)
         self.down_time = conf.conductor.service_down_time
         self.scheduler = Scheduler(db, self.up_hosts, conf.scheduler.host_state_ttl)
@@ -94,6 +141,9 @@ class ConductorManager:
         self._last_seen: dict[str, float] = {}  # host -> monotonic time of its last heartbeat
         self._pending_beats: dict[str, tuple[datetime.datetime, int]] = {}
         self._services: dict[str, dict[str, Any]] = {}  # host -> registration (caps, type)
+        # host -> what a re-registration may change, as last seen (any conductor's)
+        self._registrations: dict[str, tuple[Any, ...]] = {}
+        self._stopped: set[str] = set()  # hosts that deregistered and have not registered again
         self._resources: dict[str, dict[str, int]] = {}
         self._flavors: dict[int, dict[str, Any]] = {}
         # host -> {uuid: monotonic time first seen} of instances it runs that
@@ -109,15 +159,97 @@ class ConductorManager:
         services = self.db.list_services()
         for service in services:
             self._services[service["host"]] = service
-            if service["last_heartbeat"]:
+            self._registrations[service["host"]] = _registration(service)
+            if service.get("stopped_at"):
+                self._stopped.add(service["host"])
+            elif service["last_heartbeat"]:
                 age = (wall - datetime.datetime.fromisoformat(service["last_heartbeat"])).total_seconds()
                 self._last_seen[service["host"]] = mono - age
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=False)
+    def close(self, graceful_timeout: float | None = None) -> bool:
+        """Stop: wait up to ``graceful_timeout`` seconds (None: as long as it
+        takes) for the operations in flight, then give up the lease so another
+        conductor takes over what is left at once. True when nothing was left."""
+        self.stopping.set()
+        finished = self.wait_idle(graceful_timeout)
+        if not finished:
+            LOG.warning(
+                "Conductor %s stops with %d operations in flight after %s s; another conductor "
+                "takes them over",
+                self.server,
+                self._in_flight,
+                graceful_timeout,
+            )
+        self.pool.shutdown(wait=False, cancel_futures=True)
         self._waits.shutdown(wait=False, cancel_futures=True)  # abandoned calls end with their RPC timeout
-        self.flush_heartbeats()
+        try:
+            self.flush_heartbeats()
+            self.release_lease()
+        except Exception:  # the database is gone: the lease expires on its own
+            LOG.exception("Could not give up the lease of conductor %s", self.server)
         self.virt.close()
+        return finished
+
+    def _submit(self, task: Callable[..., Any], *args: Any) -> None:
+        """Run ``task`` on the operation pool, counted for a graceful stop."""
+        with self._in_flight_done:
+            self._in_flight += 1
+
+        def run() -> None:
+            try:
+                task(*args)
+            finally:
+                with self._in_flight_done:
+                    self._in_flight -= 1
+                    self._in_flight_done.notify_all()
+
+        self.pool.submit(run)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        with self._in_flight_done:
+            return self._in_flight_done.wait_for(lambda: self._in_flight == 0, timeout)
+
+    # -- this conductor's lease ------------------------------------------------------
+
+    @property
+    def lease_time(self) -> float:
+        """A conductor that has not renewed its lease for this long is gone."""
+        return self.down_time
+
+    def start_lease(self) -> None:
+        """Record this conductor; refuse a ``[conductor] server`` name a running
+        conductor has. A previous process of this name on this machine that
+        is not running any more gives its lease up now (it was killed)."""
+        hostname, live = socket.gethostname(), self.db.live_conductor_ids(self.lease_time)
+        for row in self.db.list_conductors():
+            if row["server"] != self.server or row["id"] not in live:
+                continue
+            if row["hostname"] == hostname and not _pid_alive(row["pid"]):
+                LOG.info(
+                    "Conductor %s (pid %s) is not running any more: taking over its work", row["id"], row["pid"]
+                )
+                self.db.stop_conductor(row["id"])
+                continue
+            raise ConductorNameInUse(
+                f"[conductor] server {self.server!r} is the name of a running conductor "
+                f"(pid {row['pid']} on {row['hostname']}, lease renewed {row['renewed_at']}): "
+                "give each conductor a name of its own"
+            )
+        self.db.register_conductor(self.id, self.server, hostname, os.getpid())
+
+    def renew_lease(self) -> None:
+        if not self.db.renew_conductor(self.id) and not self.stopping.is_set():
+            LOG.error(
+                "Conductor %s lost its lease (another conductor found it expired): its operations "
+                "in flight were taken over; renewing it", self.server
+            )
+            # A new identity: what still runs under the old one can no longer
+            # write (its compare-and-swaps name the old owner).
+            self.id = str(uuidlib.uuid4())
+            self.db.register_conductor(self.id, self.server, socket.gethostname(), os.getpid())
+
+    def release_lease(self) -> None:
+        self.db.stop_conductor(self.id)
 
     # -- liveness ---------------------------------------------------------------
 
@@ -143,12 +275,56 @@ class ConductorManager:
         self.db.record_heartbeats(beats)
         return len(beats)
 
+    def refresh_from_database(self) -> None:
+        """Take in what other conductors heard: heartbeats (the newest of
+        theirs and ours counts), deregistrations and registrations at
+        another version. Every conductor then reads the same liveness."""
+        wall, mono = now(), time.monotonic()
+        changed = []
+        with self._lock:
+            for host, beat, stopped, registration in self.db.liveness_rows():
+                if stopped is not None:
+                    if host not in self._stopped:
+                        self._stopped.add(host)
+                        self._last_seen.pop(host, None)
+                        self._pending_beats.pop(host, None)
+                        changed.append(host)
+                    continue
+                self._stopped.discard(host)
+                if beat is not None:
+                    seen = mono - (wall - beat).total_seconds()
+                    if seen > self._last_seen.get(host, float("-inf")):
+                        self._last_seen[host] = seen
+                if self._registrations.get(host) != registration:
+                    changed.append(host)
+        for host in changed:
+            self._adopt(host, repin=True)
+
+    def _adopt(self, host: str, repin: bool = False) -> bool:
+        """Load ``host``'s registration from the database (it registered with
+        another conductor); False when it never registered."""
+        service = self.db.get_service(host)
+        if service is None:
+            return False
+        with self._lock:
+            known = host in self._services
+            self._services[host] = service
+            self._registrations[host] = _registration(service)
+            if service.get("stopped_at") is None and host not in self._last_seen and service["last_heartbeat"]:
+                age = (now() - datetime.datetime.fromisoformat(service["last_heartbeat"])).total_seconds()
+                self._last_seen[host] = time.monotonic() - age
+        if known and repin:
+            self.virt.forget(host)  # its next call asks the host what it serves now
+        self._update_auto_cap()
+        self.scheduler.invalidate()
+        return True
+
     # -- the compute-report API ---------------------------------------------------
 
     def _check_host(self, host: Any, registered: bool = True) -> str:
         if not isinstance(host, str) or not _HOST.fullmatch(host):
             raise InvalidReport(f"host {host!r} is not a valid host name")
-        if registered and host not in self._services:
+        if registered and host not in self._services and not self._adopt(host):
             raise UnregisteredHost(f"host {host!r} has not registered")
         return host
 
@@ -190,6 +366,8 @@ class ConductorManager:
         )
         with self._lock:
             self._services[host] = service
+            self._registrations[host] = _registration(service)
+            self._stopped.discard(host)
             self._last_seen[host] = time.monotonic()
         self._update_auto_cap()
         # It may have restarted at another version: pin again, from what it
@@ -217,8 +395,10 @@ class ConductorManager:
         now; it stays a known host, down until it registers again."""
         host = self._check_host(host)
         with self._lock:
+            self._stopped.add(host)
             self._last_seen.pop(host, None)
             self._pending_beats.pop(host, None)
+        self.db.deregister_service(host)  # down for every conductor, not only this one
         self.scheduler.invalidate()
         LOG.info(
             "Compute service %s deregistered: %s; the host is down until it registers again", host, reason
@@ -250,6 +430,8 @@ class ConductorManager:
         if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
             raise InvalidReport(f"sequence {sequence!r} is not a non-negative integer")
         with self._lock:
+            if host in self._stopped:
+                return  # sent before it deregistered; it is up again once it registers
             self._last_seen[host] = time.monotonic()
             self._pending_beats[host] = (now(), sequence)
         self.stats["heartbeats"] += 1
@@ -419,9 +601,7 @@ class ConductorManager:
                 reason=f"image {image} needs a {image_row['min_disk_gb']} GB disk",
             )
         properties = image_row["properties"]
-        required = frozenset(
-            c.strip() for c in properties.get("required_capabilities", "").split(",") if c.strip()
-        )
+        required, hypervisor_type = _image_requirements(properties)
         if required - virt_api.Capability.ALL:
             raise core_exc.Invalid(
                 field="image.properties.required_capabilities",
@@ -433,7 +613,7 @@ class ConductorManager:
             memory_mb=flavor_row["memory_mb"],
             disk_gb=disk_gb,
             required_capabilities=required,
-            hypervisor_type=properties.get("hypervisor_type") or None,
+            hypervisor_type=hypervisor_type,
         )
         # Refuse at once what no host can take, before writing anything; the
         # same candidates then go to the claim (one filter pass per create).
@@ -457,6 +637,7 @@ class ConductorManager:
             volumes={},
             attempts=0,
             tried_hosts=[],
+            owner=self.id,
             **(extra or {}),
         )
         # The claim inserts the instance on the host it found room on, in one
@@ -480,7 +661,7 @@ class ConductorManager:
             if made is None:
                 raise
             return made
-        self.pool.submit(self._build, instance_uuid, spec, request_id, instance)
+        self._submit(self._build, instance_uuid, spec, request_id, instance)
         return {**instance, "request_id": request_id}
 
     def _created_by(self, request_id: str) -> dict[str, Any] | None:
@@ -519,22 +700,52 @@ class ConductorManager:
             instance, claimed = claimed or self.db.get_instance(instance_uuid), None
             if instance is None:
                 return
+            if instance["owner"] != self.id:
+                LOG.info("Build of %s is owned by conductor %s now; leaving it", instance_uuid, instance["owner"])
+                return
             if instance["task_state"] == TaskState.DELETING:
                 self.db.finish_action(instance_uuid, request_id, "error", "deleted while building")
                 self._finish_delete(instance, request_id=None)
                 return
+            if instance["task_state"] is None:
+                return  # finished (a conductor that took it over found it on its host)
+            if self.stopping.is_set():
+                # Left owned: once this conductor's lease is given up, another
+                # one takes the build over where it stands.
+                LOG.info("Conductor stopping: leaving the build of %s to another conductor", instance_uuid)
+                return
             host = instance["host"]
+            if host is None:
+                # Never a spawn without a host: place it first.
+                if instance["task_state"] != TaskState.SCHEDULING and not self.db.cas_instance(
+                    instance_uuid,
+                    [VmState.BUILDING],
+                    [instance["task_state"]],
+                    {"task_state": TaskState.SCHEDULING},
+                    owned_by=self.id,
+                ):
+                    continue
+                claimed = self._place(instance_uuid, spec, request_id, instance["tried_hosts"])
+                if claimed is None:
+                    return
+                continue
             try:
                 virt_instance = self._virt_instance(instance)
-                info = self._while_up(
-                    host,
-                    "spawn",
-                    functools.partial(
-                        self.virt.host(host).spawn,
-                        instance=virt_instance,
-                        network_info=objects.NetworkInfo(objects=[]),
-                    ),
-                )
+                try:
+                    info = self._while_up(
+                        host,
+                        "spawn",
+                        functools.partial(
+                            self.virt.host(host).spawn,
+                            instance=virt_instance,
+                            network_info=objects.NetworkInfo(objects=[]),
+                        ),
+                    )
+                except virt_exc.InstanceExists:
+                    # A spawn of this very instance got there first (the
+                    # conductor that sent it died and this one took over).
+                    info = self.virt.host(host).get_info(instance=virt_instance)
+                    LOG.info("Instance %s was already spawned on %s; adopting it", instance_uuid, host)
             except _HOST_ERRORS as error:
                 LOG.warning("Spawn of %s on %s failed: %s", instance_uuid, host, error)
                 last = self._fault(instance_uuid, error, host, f"spawn on {host} failed: ")
@@ -557,27 +768,12 @@ class ConductorManager:
                     [VmState.BUILDING],
                     [TaskState.SPAWNING],
                     {"task_state": TaskState.SCHEDULING, "host": None},
+                    owned_by=self.id,
                 )
                 if moved is None:
-                    continue  # deleted meanwhile: handled at the top
-                try:
-                    claimed = self.scheduler.schedule(
-                        instance_uuid,
-                        RequestSpec(
-                            spec.vcpus,
-                            spec.memory_mb,
-                            spec.disk_gb,
-                            spec.required_capabilities,
-                            spec.hypervisor_type,
-                            frozenset(moved["tried_hosts"]),
-                        ),
-                        TaskState.SCHEDULING,
-                        new_task_state=TaskState.SPAWNING,
-                    )
-                except core_exc.NoValidHost as error:
-                    self._build_failed(instance_uuid, request_id, error)
-                    return
-                except core_exc.NotFound:
+                    continue  # deleted or taken over meanwhile: handled at the top
+                claimed = self._place(instance_uuid, spec, request_id, moved["tried_hosts"])
+                if claimed is None:
                     return
                 continue
             with self.db.writer() as session:  # state and action in one commit
@@ -592,12 +788,38 @@ class ConductorManager:
                         "launched_at": now(),
                     },
                     session=session,
+                    owned_by=self.id,
                 )
                 if done is not None:
                     self.db.finish_action(instance_uuid, request_id, "success", session=session)
             if done is None:
-                continue  # a delete arrived while spawning: clean up at the top
+                continue  # a delete arrived while spawning, or another conductor took over: see the top
             return
+
+    def _place(
+        self, instance_uuid: str, spec: RequestSpec, request_id: str, tried: list[str]
+    ) -> dict[str, Any] | None:
+        """Claim a host not tried yet for an instance in SCHEDULING; the claimed
+        row, or None when the build is over (no valid host: ERROR)."""
+        try:
+            return self.scheduler.schedule(
+                instance_uuid,
+                RequestSpec(
+                    spec.vcpus,
+                    spec.memory_mb,
+                    spec.disk_gb,
+                    spec.required_capabilities,
+                    spec.hypervisor_type,
+                    frozenset(tried),
+                ),
+                TaskState.SCHEDULING,
+                new_task_state=TaskState.SPAWNING,
+            )
+        except core_exc.NoValidHost as error:
+            self._build_failed(instance_uuid, request_id, error)
+            return None
+        except core_exc.NotFound:
+            return None
 
     def _while_up(self, host: str, operation: str, call: Callable[[], Any]) -> Any:
         """``call()``'s result, unless ``host`` is marked down first: then
@@ -628,6 +850,7 @@ class ConductorManager:
             [VmState.BUILDING],
             [TaskState.SCHEDULING, TaskState.SPAWNING],
             {"vm_state": VmState.ERROR, "task_state": None, "host": None},
+            owned_by=self.id,
         )
         self.db.finish_action(instance_uuid, request_id, "error", str(error))
 
@@ -668,7 +891,7 @@ class ConductorManager:
                 instance_uuid,
                 act.from_vm_states,
                 act.from_task_states,
-                {"task_state": act.task_state},
+                {"task_state": act.task_state, "owner": self.id},
                 session,
             )
             if started is None:
@@ -676,7 +899,7 @@ class ConductorManager:
                     action=action, instance_uuid=instance_uuid, vm_state="(changed)", task_state="(changed)"
                 )
             self.db.start_action(instance_uuid, action, request_id, session)
-        self.pool.submit(self._run_action, started, action, request_id, args)
+        self._submit(self._run_action, started, action, request_id, args)
         accepted = {**started, "request_id": request_id}
         if action == "snapshot":
             accepted["image_id"] = args["image_id"]  # the REST API's Location header needs it at once
@@ -775,13 +998,17 @@ class ConductorManager:
                 client.call(act.virt_operation, instance=virt_instance)
         except _HOST_ERRORS as error:
             message = self._fault(instance["uuid"], error, host, f"{action} on {host} failed: ")
-            self.db.cas_instance(instance["uuid"], None, [act.task_state], {"task_state": None})
+            self.db.cas_instance(
+                instance["uuid"], None, [act.task_state], {"task_state": None}, owned_by=self.id
+            )
             self.db.finish_action(instance["uuid"], request_id, "error", message)
             return
         except Exception as error:
             LOG.exception("%s of %s failed unexpectedly", action, instance["uuid"])
             self._fault(instance["uuid"], error, host, f"internal error in the conductor during {action}: ")
-            self.db.cas_instance(instance["uuid"], None, [act.task_state], {"task_state": None})
+            self.db.cas_instance(
+                instance["uuid"], None, [act.task_state], {"task_state": None}, owned_by=self.id
+            )
             self.db.finish_action(
                 instance["uuid"], request_id, "error", f"internal error: {type(error).__name__}"
             )
@@ -790,7 +1017,9 @@ class ConductorManager:
             values["vm_state"] = act.done_vm_state
         if act.done_power_state:
             values["power_state"] = act.done_power_state
-        self.db.cas_instance(instance["uuid"], None, [act.task_state], values)
+        if self.db.cas_instance(instance["uuid"], None, [act.task_state], values, owned_by=self.id) is None:
+            LOG.info("%s of %s was taken over by another conductor; its result is theirs", action, instance["uuid"])
+            return
         result = {"image_id": args["image_id"]} if action == "snapshot" else None
         self.db.finish_action(
             instance["uuid"], request_id, "success", None if result is None else str(result)
@@ -805,7 +1034,7 @@ class ConductorManager:
                 instance["uuid"],
                 act.from_vm_states,
                 act.from_task_states,
-                {"task_state": TaskState.DELETING},
+                {"task_state": TaskState.DELETING, "owner": self.id},
                 session,
             )
             if started is None:
@@ -819,7 +1048,7 @@ class ConductorManager:
         if instance["task_state"] in TaskState.BUILD:
             # The build thread sees the deleting task state and finishes the delete.
             return {**started, "request_id": request_id}
-        self.pool.submit(self._finish_delete, started, request_id)
+        self._submit(self._finish_delete, started, request_id)
         return {**started, "request_id": request_id}
 
     def _finish_delete(self, instance: dict[str, Any], request_id: str | None) -> None:
@@ -955,9 +1184,22 @@ class ConductorManager:
         )
 
     def reconcile(self) -> dict[str, int]:
-        """At start: settle instances left in a transitional task state by a
-        previous conductor, from the hypervisor's truth."""
-        counts = {"active": 0, "error": 0, "deleted": 0, "settled": 0, "skipped": 0}
+        """At start: take over what conductors that are gone left in flight
+        (a previous process of this one included)."""
+        return self.take_over_orphans()
+
+    def take_over_orphans(self) -> dict[str, int]:
+        """Take over the operations in flight whose owner's lease is gone
+        (killed, or stopped past its graceful timeout), each by one conductor
+        only (a compare-and-swap on the owner), and finish them from the
+        hypervisor's truth: a build found on its host is ACTIVE, any other
+        build goes on (spawned again, on another host when its own is down),
+        a delete is completed, any other operation is settled."""
+        counts = {"active": 0, "resumed": 0, "deleted": 0, "settled": 0, "skipped": 0}
+        live = self.db.live_conductor_ids(self.lease_time) | {self.id}
+        orphans = self.db.orphaned_operations(live)
+        if not orphans:
+            return counts
         listings: dict[str, dict[str, Any] | None] = {}
 
         def listing(host: str) -> dict[str, Any] | None:
@@ -965,47 +1207,54 @@ class ConductorManager:
                 try:
                     listings[host] = {i.uuid: i for i in self.virt.host(host).list_instances().objects}
                 except _HOST_ERRORS as error:
-                    LOG.warning("Reconciliation cannot list %s: %s", host, error)
+                    LOG.warning("Cannot list %s to take over its operations: %s", host, error)
                     listings[host] = None
             return listings[host]
 
-        for instance in self.db.list_instances(transitional_only=True):
+        for orphan in orphans:
+            instance = self.db.take_over(orphan["uuid"], orphan["owner"], self.id)
+            if instance is None:
+                continue  # finished meanwhile, or another conductor took it
             uuid, host, task = instance["uuid"], instance["host"], instance["task_state"]
+            LOG.warning(
+                "Taking over %s of instance %s on %s from conductor %s (its lease is gone)",
+                task,
+                uuid,
+                host or "no host",
+                orphan["owner"] or "(none recorded)",
+            )
+            note = f"taken over from a conductor that is gone, while {task}"
             seen = listing(host) if host and self.is_up(host) else None
-            note = f"interrupted by a conductor restart while {task}"
             if task == TaskState.DELETING:
-                if host and seen is None and self.is_up(host):
-                    counts["skipped"] += 1
-                    continue
                 self._finish_delete(instance, None)
                 self.db.finish_action(uuid, None, "success", note)
                 counts["deleted"] += 1
             elif task in TaskState.BUILD:
                 info = seen.get(uuid) if seen is not None else None
-                if info is not None:
-                    self.db.cas_instance(
-                        uuid,
-                        None,
-                        [task],
-                        {
-                            "vm_state": VmState.ACTIVE,
-                            "task_state": None,
-                            "power_state": info.power_state,
-                            "launched_at": now(),
-                        },
-                    )
-                    self.db.finish_action(uuid, None, "success", note + "; found on the host")
+                request_id = self.db.open_request_id(uuid, "create") or _request_id()
+                if info is not None and self.db.cas_instance(
+                    uuid,
+                    [VmState.BUILDING],
+                    [task],
+                    {
+                        "vm_state": VmState.ACTIVE,
+                        "task_state": None,
+                        "power_state": info.power_state,
+                        "launched_at": now(),
+                    },
+                    owned_by=self.id,
+                ):
+                    self.db.finish_action(uuid, request_id, "success", note + "; found on the host")
                     counts["active"] += 1
                 else:
-                    message = note + ("; not on the host" if host else "; no host claimed")
-                    self.db.add_fault(uuid, "reconciled", message, None, host)
-                    self.db.cas_instance(
-                        uuid, None, [task], {"vm_state": VmState.ERROR, "task_state": None, "host": None}
-                    )
-                    self.db.finish_action(uuid, None, "error", message)
-                    counts["error"] += 1
+                    self._submit(self._build, uuid, self._spec_of(instance), request_id, instance)
+                    counts["resumed"] += 1
             elif seen is None:
-                counts["skipped"] += 1  # host down: settle when it is back (next restart or sync)
+                # Its host is down or cannot answer: the outcome is unknown
+                # until it is back, when the power-state sync applies it.
+                self.db.cas_instance(uuid, None, [task], {"task_state": None}, owned_by=self.id)
+                self.db.finish_action(uuid, None, "error", f"{note}; host {host} cannot say how it ended")
+                counts["skipped"] += 1
             else:
                 info = seen.get(uuid)
                 if info is None:
@@ -1021,12 +1270,24 @@ class ConductorManager:
                         "task_state": None,
                         "power_state": info.power_state,
                     }
-                self.db.cas_instance(uuid, None, [task], values)
+                self.db.cas_instance(uuid, None, [task], values, owned_by=self.id)
                 self.db.finish_action(uuid, None, "error", f"{note}; hypervisor says {values['power_state']}")
                 counts["settled"] += 1
         if any(counts.values()):
-            LOG.info("Reconciled transitional instances: %s", counts)
+            LOG.info("Took over operations of conductors that are gone: %s", counts)
         return counts
+
+    def _spec_of(self, instance: dict[str, Any]) -> RequestSpec:
+        """The request spec of an instance's build, from its row and image."""
+        image = self.db.get_image(instance["image_id"]) or {"properties": {}}
+        required, hypervisor_type = _image_requirements(image["properties"])
+        return RequestSpec(
+            vcpus=instance["vcpus"],
+            memory_mb=instance["memory_mb"],
+            disk_gb=instance["disk_gb"],
+            required_capabilities=required & virt_api.Capability.ALL,
+            hypervisor_type=hypervisor_type,
+        )
 
     # -- reads and catalog -------------------------------------------------------------
 

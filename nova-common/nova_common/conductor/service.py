@@ -1,5 +1,7 @@
 """The conductor service: the RPC server on topic ``conductor`` and the
-periodic tasks (heartbeat flush, power-state sync), plus reconciliation at start."""
+periodic tasks (heartbeats shared through the database, the lease and the
+takeover of work whose owner is gone, the power-state sync), plus the
+takeover at start."""
 
 from __future__ import annotations
 
@@ -62,10 +64,16 @@ class ConductorService:
         self._server = get_rpc_server(
             self.transport, target, [ComputeReportEndpoint(self.manager), ConductorAPIEndpoint(self.manager)]
         )
+        self.manager.start_lease()
         self._server.start()
+        down_time = self.conf.conductor.service_down_time
         self._spawn(
-            "flush", self._loop, self.conf.conductor.heartbeat_flush_interval, self.manager.flush_heartbeats
+            "liveness",
+            self._loop,
+            min(self.conf.conductor.heartbeat_flush_interval, down_time / 4),
+            self._share_liveness,
         )
+        self._spawn("lease", self._loop, max(0.05, down_time / 4), self._keep_lease)
         if self.conf.conductor.sync_power_state_interval > 0:
             self._spawn(
                 "power-sync",
@@ -91,6 +99,16 @@ class ConductorService:
             except Exception:
                 LOG.exception("Periodic task %s failed", getattr(task, "__name__", task))
 
+    def _share_liveness(self) -> None:
+        self.manager.flush_heartbeats()
+        self.manager.refresh_from_database()
+
+    def _keep_lease(self) -> None:
+        self.manager.renew_lease()
+        if self.reconciled.is_set():  # the start's takeover first
+            self.manager.take_over_orphans()
+            self.manager.db.forget_conductors(older_than=10 * self.manager.lease_time)
+
     def _reconcile(self) -> None:
         # Give compute services a moment to heartbeat after a conductor restart.
         deadline = time.monotonic() + min(self.conf.conductor.service_down_time, 5.0)
@@ -105,16 +123,24 @@ class ConductorService:
         finally:
             self.reconciled.set()
 
-    def stop(self) -> None:
+    def stop(self, graceful_timeout: float | None = None) -> bool:
+        """Stop taking messages, wait up to ``graceful_timeout`` (default
+        ``[conductor] graceful_shutdown_timeout``) for the operations in
+        flight, give up the lease. False when some were left to another
+        conductor (their threads still run: the process should exit)."""
         self._stopping.set()
+        self.manager.stopping.set()
         if self._server is not None:
             self._server.stop()
             self._server.wait()
             self._server = None
         for thread in self._threads:
             thread.join(timeout=10)
-        self.manager.close()
+        if graceful_timeout is None:
+            graceful_timeout = self.conf.conductor.graceful_shutdown_timeout
+        finished = self.manager.close(graceful_timeout)
         if self._own_db:
             self.db.dispose()
-        if self._own_transport:
+        if self._own_transport and finished:
             self.transport.cleanup()
+        return finished

@@ -20,12 +20,23 @@ from typing import Any, NamedTuple
 from oslo_utils import timeutils
 from sqlalchemy import Text, bindparam, cast, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nova_common.db import models
 
 #: How long a flavor or image read stays cached (see Database._cached).
 CATALOG_CACHE_TTL_S = 5.0
+
+
+#: Tries of a heartbeat batch the database aborted as a deadlock victim.
+_DEADLOCK_RETRIES = 3
+
+
+def _is_deadlock(error: DBAPIError) -> bool:
+    # PostgreSQL's SQLSTATE 40P01, MySQL's 1213; SQLite has no row locks.
+    code = getattr(error.orig, "pgcode", None) or (getattr(error.orig, "args", None) or [None])[0]
+    return code in ("40P01", 1213) or "deadlock" in str(error.orig).lower()
 
 
 def now() -> datetime.datetime:
@@ -35,6 +46,7 @@ def now() -> datetime.datetime:
 _INSTANCES = models.Instance.__table__
 _SERVICES = models.Service.__table__
 _ACTIONS = models.InstanceAction.__table__
+_CONDUCTORS = models.Conductor.__table__
 
 # The statements of a create and a build, built once: constructing a statement
 # (and its cache key) per call cost more than running it. Values come as
@@ -193,23 +205,171 @@ class Database:
             for key, value in values.items():
                 setattr(service, key, value)
             service.last_heartbeat = stamp
+            service.stopped_at = None
             service.updated_at = stamp
             session.flush()
             return service.to_dict(), created
 
+    def deregister_service(self, host: str) -> bool:
+        """The service stopped on purpose: down for every conductor at once,
+        and heartbeats still in flight do not bring it back (only a
+        registration does)."""
+        with self.writer() as session:
+            result = session.connection().execute(
+                update(_SERVICES).where(_SERVICES.c.host == host).values(stopped_at=now())
+            )
+            return bool(result.rowcount)
+
     def record_heartbeats(self, beats: dict[str, tuple[datetime.datetime, int]]) -> None:
-        """One batched UPDATE for many heartbeats."""
+        """One batched UPDATE for many heartbeats.
+
+        Several conductors write these: rows are updated in host order, so two
+        batches lock them in the same order and cannot deadlock, and a beat
+        older than the stored one (a slower conductor's batch) or for a
+        service that deregistered changes nothing."""
         if not beats:
             return
-        table = models.Service.__table__
+        c = _SERVICES.c
         statement = (
-            update(table)
-            .where(table.c.host == bindparam("b_host"))
+            update(_SERVICES)
+            .where(
+                c.host == bindparam("b_host"),
+                c.stopped_at.is_(None),
+                or_(c.last_heartbeat.is_(None), c.last_heartbeat < bindparam("b_time")),
+            )
             .values(last_heartbeat=bindparam("b_time"), heartbeat_sequence=bindparam("b_seq"))
         )
-        params = [{"b_host": h, "b_time": t, "b_seq": s} for h, (t, s) in beats.items()]
+        params = [{"b_host": h, "b_time": t, "b_seq": s} for h, (t, s) in sorted(beats.items())]
+        for attempt in range(_DEADLOCK_RETRIES):
+            try:
+                with self.writer() as session:
+                    session.connection().execute(statement, params)
+                return
+            except DBAPIError as error:
+                # Sorted batches do not deadlock each other; a claim's row
+                # lock and a batch still can, rarely: the database picks one
+                # to abort, and a retry of a heartbeat batch is harmless.
+                if not _is_deadlock(error) or attempt == _DEADLOCK_RETRIES - 1:
+                    raise
+
+    def liveness_rows(self) -> list[tuple[Any, ...]]:
+        """(host, last_heartbeat, stopped_at, registration) of every service,
+        where registration is what a re-registration may change (versions,
+        capabilities), for conductors to share what each one heard."""
+        c = _SERVICES.c
+        columns = (
+            c.host,
+            c.last_heartbeat,
+            c.stopped_at,
+            c.driver_version,
+            c.virt_api_min,
+            c.virt_api_max,
+            cast(c.capabilities, Text),
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(*columns)).all()
+        decoded: dict[str | None, tuple[str, ...]] = {}
+        out = []
+        for host, beat, stopped, version, virt_min, virt_max, capabilities_json in rows:
+            capabilities = decoded.get(capabilities_json)
+            if capabilities is None:
+                capabilities = tuple(json.loads(capabilities_json) if capabilities_json else ())
+                decoded[capabilities_json] = capabilities
+            out.append((host, beat, stopped, (version, virt_min, virt_max, capabilities)))
+        return out
+
+    # -- conductors and their leases ----------------------------------------
+
+    def register_conductor(self, conductor_id: str, server: str, hostname: str, pid: int) -> None:
+        stamp = now()
         with self.writer() as session:
-            session.connection().execute(statement, params)
+            session.connection().execute(
+                _CONDUCTORS.insert(),
+                {
+                    "id": conductor_id,
+                    "server": server,
+                    "hostname": hostname,
+                    "pid": pid,
+                    "started_at": stamp,
+                    "renewed_at": stamp,
+                },
+            )
+
+    def renew_conductor(self, conductor_id: str) -> bool:
+        """Renew the lease; False when it was given up (stopped) meanwhile."""
+        with self.writer() as session:
+            result = session.connection().execute(
+                update(_CONDUCTORS)
+                .where(_CONDUCTORS.c.id == conductor_id, _CONDUCTORS.c.stopped_at.is_(None))
+                .values(renewed_at=now())
+            )
+            return bool(result.rowcount)
+
+    def stop_conductor(self, conductor_id: str) -> None:
+        """Give up the lease: what the conductor still owns is taken over at once."""
+        with self.writer() as session:
+            session.connection().execute(
+                update(_CONDUCTORS)
+                .where(_CONDUCTORS.c.id == conductor_id, _CONDUCTORS.c.stopped_at.is_(None))
+                .values(stopped_at=now())
+            )
+
+    def list_conductors(self) -> list[dict[str, Any]]:
+        with self.reader() as session:
+            return [
+                c.to_dict()
+                for c in session.scalars(select(models.Conductor).order_by(models.Conductor.started_at))
+            ]
+
+    def live_conductor_ids(self, lease_time: float) -> set[str]:
+        """Conductors that renewed within ``lease_time`` seconds and did not stop."""
+        c = _CONDUCTORS.c
+        since = now() - datetime.timedelta(seconds=lease_time)
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(c.id).where(c.stopped_at.is_(None), c.renewed_at >= since)
+            ).all()
+        return {row[0] for row in rows}
+
+    def forget_conductors(self, older_than: float) -> int:
+        """Delete leases that ended more than ``older_than`` seconds ago and own nothing."""
+        c = _CONDUCTORS.c
+        before = now() - datetime.timedelta(seconds=older_than)
+        owned = select(_INSTANCES.c.owner).where(
+            _INSTANCES.c.owner.is_not(None), _INSTANCES.c.task_state.is_not(None)
+        )
+        with self.writer() as session:
+            result = session.connection().execute(
+                _CONDUCTORS.delete().where(
+                    or_(c.stopped_at < before, c.renewed_at < before), c.id.not_in(owned)
+                )
+            )
+            return result.rowcount or 0
+
+    def orphaned_operations(self, live_ids: set[str]) -> list[dict[str, Any]]:
+        """Instances with an operation in flight whose owner is not alive."""
+        with self.reader() as session:
+            query = (
+                select(models.Instance)
+                .where(models.Instance.deleted == 0, models.Instance.task_state.is_not(None))
+                .where(or_(models.Instance.owner.is_(None), models.Instance.owner.not_in(list(live_ids))))
+                .order_by(models.Instance.id)
+            )
+            return [i.to_dict() for i in session.scalars(query)]
+
+    def take_over(self, uuid: str, previous_owner: str | None, new_owner: str) -> dict[str, Any] | None:
+        """Make ``new_owner`` the owner if ``previous_owner`` still is; the row, or None."""
+        c = _INSTANCES.c
+        owner_is = c.owner.is_(None) if previous_owner is None else c.owner == previous_owner
+        with self.writer() as session:
+            result = session.connection().execute(
+                update(_INSTANCES)
+                .where(c.uuid == uuid, c.deleted == 0, c.task_state.is_not(None), owner_is)
+                .values(owner=new_owner, updated_at=now())
+            )
+            if result.rowcount != 1:
+                return None
+        return self.get_instance(uuid)
 
     def update_resources(self, host: str, values: dict[str, Any]) -> bool:
         _check_columns(_SERVICES, values)
@@ -427,12 +587,15 @@ class Database:
         task_states: Iterable[str | None] | None,
         values: dict[str, Any],
         session: Session | None = None,
+        owned_by: str | None = None,
     ) -> dict[str, Any] | None:
         """Update the instance when its vm_state and task_state are among the
-        expected ones (None: any). Returns the new row, or None when it moved."""
+        expected ones (None: any) and, with ``owned_by``, that conductor still
+        owns its operation (one that lost its lease cannot overwrite the state
+        its successor set). Returns the new row, or None when it moved."""
         if session is None:
             with self.writer() as own:
-                return self.cas_instance(uuid, vm_states, task_states, values, own)
+                return self.cas_instance(uuid, vm_states, task_states, values, own, owned_by)
         # Core on the table, not the ORM's bulk update: this runs several
         # times per instance operation. RETURNING reads the new row in the
         # same statement (SQLite >= 3.35 and PostgreSQL have it).
@@ -445,9 +608,13 @@ class Database:
             None if task_states is None else tuple(task_states),
             tuple(sorted(values)),
             returning,
+            owned_by is not None,
         )
         connection = session.connection()
-        result = connection.execute(query, values | {"b_uuid": uuid})
+        params = values | {"b_uuid": uuid}
+        if owned_by is not None:
+            params["b_owner"] = owned_by
+        result = connection.execute(query, params)
         if returning:
             rows = result.all()
             return _instance_dict(rows[0]._mapping) if len(rows) == 1 else None
@@ -463,11 +630,12 @@ class Database:
         task_states: tuple[str | None, ...] | None,
         columns: tuple[str, ...],
         returning: bool,
+        owned: bool = False,
     ) -> Any:
         """The compare-and-swap UPDATE for these expected states and columns,
         built once (the callers use a handful of combinations); the new
         values and ``b_uuid`` come as execution parameters."""
-        key = (vm_states, task_states, columns, returning)
+        key = (vm_states, task_states, columns, returning, owned)
         query = self._cas_statements.get(key)
         if query is not None:
             return query
@@ -482,6 +650,8 @@ class Database:
             if None in task_states:
                 clauses.append(c.task_state.is_(None))
             query = query.where(or_(*clauses))
+        if owned:
+            query = query.where(c.owner == bindparam("b_owner"))
         if returning:
             query = query.returning(*_INSTANCES.columns)
         self._cas_statements[key] = query
@@ -672,6 +842,17 @@ class Database:
                 )
             ).first()
             return None if action is None else action.to_dict()
+
+    def open_request_id(self, uuid: str, action: str) -> str | None:
+        """The request id of the instance's unfinished ``action``, if any."""
+        a = _ACTIONS.c
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(a.request_id)
+                .where(a.instance_uuid == uuid, a.action == action, a.finish_time.is_(None))
+                .order_by(a.id.desc())
+            ).first()
+        return None if row is None else row[0]
 
     def list_actions(self, uuid: str) -> list[dict[str, Any]]:
         with self.reader() as session:

@@ -58,11 +58,30 @@ class Service(Base):
     local_gb_used: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     resources_updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
     last_heartbeat: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    # Migration 0004: set when the service deregistered (stopped on purpose);
+    # it is down, whatever heartbeat arrives late, until it registers again.
+    stopped_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
     heartbeat_sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
     updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+
+
+class Conductor(Base):
+    """A conductor process and its lease: it is alive while ``renewed_at`` is
+    within ``[conductor] service_down_time`` and ``stopped_at`` is unset. The
+    operations it owns (instances.owner) are taken over once it is not."""
+
+    __tablename__ = "conductors"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    server: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    hostname: Mapped[str] = mapped_column(String(255), nullable=False)
+    pid: Mapped[int] = mapped_column(Integer, nullable=False)
+    started_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    renewed_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    stopped_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
 
 
 class Flavor(Base):
@@ -138,6 +157,9 @@ class Instance(Base):
     description: Mapped[str | None] = mapped_column(String(255))
     key_name: Mapped[str | None] = mapped_column(String(255))
     tags: Mapped[list | None] = mapped_column(JSON)
+    # Migration 0004: the conductor (conductors.id) running the operation in
+    # flight; another takes it over only once that one's lease is gone.
+    owner: Mapped[str | None] = mapped_column(String(36))
 
 
 class KeyPair(Base):

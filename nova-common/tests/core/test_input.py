@@ -6,6 +6,7 @@ import uuid
 
 import oslo_messaging
 import pytest
+import sqlalchemy as sa
 from core_helpers import wait_for
 
 from nova_common import objects
@@ -145,7 +146,25 @@ def test_a_host_the_conductor_does_not_know_is_asked_to_register_again(make_clou
     cloud = make_cloud(hosts=1)
     host = cloud.host_names[0]
     registrations = cloud.manager.stats["registrations"]
+    with cloud.db.writer() as session:  # the database never heard of it either
+        session.execute(sa.text("DELETE FROM services WHERE host = :host"), {"host": host})
     with cloud.manager._lock:
         cloud.manager._services.pop(host)
     wait_for(lambda: cloud.manager.stats["registrations"] > registrations, timeout=20)
     assert host in cloud.manager._services
+    assert cloud.db.get_service(host) is not None
+
+
+def test_a_host_that_registered_with_another_conductor_is_adopted_from_the_database(make_cloud):
+    """With several conductors, a registration reaches one of them: the others
+    read it from the database at the host's first heartbeat, without asking
+    the host to register again, and it is up for them at once."""
+    cloud = make_cloud(hosts=1)
+    host = cloud.host_names[0]
+    registrations, dropped = cloud.manager.stats["registrations"], cloud.manager.stats["dropped"]
+    with cloud.manager._lock:
+        cloud.manager._services.pop(host)
+        cloud.manager._last_seen.pop(host)
+    wait_for(lambda: host in cloud.manager._services and cloud.manager.is_up(host), timeout=5)
+    assert cloud.manager.stats["registrations"] == registrations
+    assert cloud.manager.stats["dropped"] == dropped

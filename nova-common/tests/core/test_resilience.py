@@ -114,7 +114,7 @@ def test_power_state_sync_picks_up_silent_changes(cloud):
     assert cloud.manager.sync_power_states()["changed"] == 0
 
 
-def test_restart_reconciles_transitional_instances(cloud):
+def test_restart_takes_over_what_the_previous_conductor_left_in_flight(cloud):
     running = cloud.api.create("was-stopping", flavor="m1.tiny")
     building = cloud.api.create("was-building", flavor="m1.tiny")
     lost = cloud.api.create("never-spawned", flavor="m1.tiny")
@@ -135,7 +135,7 @@ def test_restart_reconciles_transitional_instances(cloud):
 
     conductor = cloud.start_conductor()
     assert conductor.reconciled.wait(15)
-    assert conductor.last_reconcile == {"active": 1, "error": 1, "deleted": 1, "settled": 1, "skipped": 0}
+    assert conductor.last_reconcile == {"active": 1, "resumed": 1, "deleted": 1, "settled": 1, "skipped": 0}
     stopped = cloud.api.show(running["uuid"])
     assert (stopped["vm_state"], stopped["task_state"], stopped["power_state"]) == (
         "stopped",
@@ -144,7 +144,10 @@ def test_restart_reconciles_transitional_instances(cloud):
     )
     assert cloud.db.get_action(running["uuid"], "req-stop")["finish_time"] is not None
     assert cloud.api.show(building["uuid"])["vm_state"] == "active"
-    assert cloud.api.show(lost["uuid"])["vm_state"] == "error"
+    # The build the old conductor never finished goes on: spawned again, not failed.
+    resumed = wait_for(lambda: (vm := cloud.api.show(lost["uuid"]))["vm_state"] != "building" and vm)
+    assert (resumed["vm_state"], resumed["host"]) == ("active", lost["host"])
+    assert lost["uuid"] in cloud.driver(lost["host"])._instances
     with pytest.raises(core_exc.NotFound):
         cloud.api.show(deleting["uuid"])
     assert deleting["uuid"] not in cloud.driver(deleting["host"])._instances
