@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
+import re
 import sys
 import time
 import urllib.error
@@ -57,15 +58,112 @@ class TreeDeployment(Deployment):
     """A deployment of the installed tree; ``service_down_time`` and the power-sync
     interval short, so faults are detected in seconds."""
 
-    def __init__(self, workdir: pathlib.Path, transport_url: str, service_down_time: float = 3.0) -> None:
+    def __init__(
+        self,
+        workdir: pathlib.Path,
+        transport_url: str,
+        service_down_time: float = 3.0,
+        conductors: int = 1,
+        database_url: str | None = None,
+        core_extra_config: str = "",
+    ) -> None:
         self.core_record = tree_record("nova-common")
         self.fake_record = tree_record("nova-driver-fake", ("fake",))
-        super().__init__(_ThisEnvironment(), [], self.core_record, workdir, transport_url)  # type: ignore[arg-type]
+        super().__init__(
+            _ThisEnvironment(),  # type: ignore[arg-type]
+            [],
+            self.core_record,
+            workdir,
+            transport_url,
+            database_url=database_url,
+        )
         self.service_down_time = service_down_time
         self.state_dir = self.workdir / "hypervisors"
         self.state_dir.mkdir(exist_ok=True)
         self.compute_config = f"[fake]\nstate_file = {self.state_dir}/${{host}}.json\n"
-        self.core_extra_config = f"[conductor]\nservice_down_time = {service_down_time}\n"
+        self.core_extra_config = (
+            f"[conductor]\nservice_down_time = {service_down_time}\napi_timeout = 20\n"
+            f"graceful_shutdown_timeout = 5\n{core_extra_config}"
+        )
+        #: Each conductor's ``[conductor] server``; the first is also ``self.conductor``.
+        self.conductor_names = (
+            ["conductor-tree"] if conductors == 1 else [f"conductor-{i}" for i in range(conductors)]
+        )
+        self.conductors: dict[str, ServiceProcess] = {}
+        self.apis: list[ServiceProcess] = []
+
+    # -- the core: any number of conductors and API processes ---------------------------------
+
+    def start_core(self) -> None:
+        self.core_env = pathlib.Path(sys.prefix)
+        self.db_sync()
+        for name in self.conductor_names:
+            self.start_conductor(name)
+        self.add_api()
+        self.api = self.apis[0]
+        self.endpoint = self.endpoints[0]
+
+    def add_api(self) -> str:
+        """One more API process on the same conductors; its endpoint."""
+        index = len(self.apis)
+        api = ServiceProcess(
+            f"api-{index}",
+            [self._nova_common(), "api", "--config-file", str(self.core_config())],
+            self.workdir / f"api-{index}.log",
+            "compute API at",
+        ).start()
+        self.apis.append(api)
+        return self.endpoints[-1]
+
+    @property
+    def endpoints(self) -> list[str]:
+        found = []
+        for api in self.apis:
+            match = re.search(r"compute API at (\S+)", api.tail(200))
+            if not match:
+                raise AssertionError(f"{api.name} printed no endpoint:\n{api.tail()}")
+            found.append(match.group(1))
+        return found
+
+    def _nova_common(self) -> str:
+        return str(script(pathlib.Path(sys.prefix), "nova-common"))
+
+    def start_conductor(self, name: str | None = None) -> ServiceProcess:
+        name = name or self.conductor_names[0]
+        own = self.workdir / f"{name}.conf"
+        own.write_text(f"[conductor]\nserver = {name}\n")
+        process = ServiceProcess(
+            name,
+            [
+                self._nova_common(),
+                "conductor",
+                "--config-file",
+                str(self.core_config()),
+                "--config-file",
+                str(own),
+            ],
+            self.workdir / f"{name}.log",
+            "nova-common conductor: serving",
+        ).start()
+        self.conductors[name] = process
+        if name == self.conductor_names[0]:
+            self.conductor = process
+        return process
+
+    def stop_core(self) -> None:
+        for api in self.apis:
+            api.stop()
+        for process in self.conductors.values():
+            process.stop()
+        self.apis, self.conductors, self.api, self.conductor = [], {}, None, None
+
+    def stop(self) -> None:
+        for host in list(self.computes):
+            self.computes.pop(host).process.stop()
+        self.stop_core()
+
+    def conductor_log(self, name: str) -> str:
+        return (self.workdir / f"{name}.log").read_text()
 
     def add_fake(self, host: str | None = None, extra: str = "") -> Any:
         saved = self.compute_config
@@ -136,26 +234,18 @@ class TreeDeployment(Deployment):
             text = error.read()
             return error.code, json.loads(text) if text else None
 
-    def kill_conductor(self) -> None:
-        """SIGKILL the conductor: in-flight builds and unanswered calls are left as they are."""
-        assert self.conductor is not None and self.conductor.process is not None
-        self.conductor.process.kill()
-        self.conductor.process.wait()
-        self.conductor = None
+    def kill_conductor(self, name: str | None = None) -> None:
+        """SIGKILL a conductor: its in-flight builds and unanswered calls are left as they are."""
+        name = name or self.conductor_names[0]
+        process = self.conductors.pop(name)
+        assert process.process is not None
+        process.process.kill()
+        process.process.wait()
+        if process is self.conductor:
+            self.conductor = None
 
-    def restart_conductor(self) -> None:
-        name = "conductor-tree"
-        self.conductor = ServiceProcess(
-            name,
-            [
-                str(script(pathlib.Path(sys.prefix), "nova-common")),
-                "conductor",
-                "--config-file",
-                str(self.core_config()),
-            ],
-            self.workdir / f"{name}.log",
-            "nova-common conductor: serving",
-        ).start()
+    def restart_conductor(self, name: str | None = None) -> None:
+        self.start_conductor(name)
 
     def post_server(self, name: str, request_id: str | None = None) -> tuple[int, Any, str]:
         """POST /servers with ``request_id`` (a new one when None): the same id makes a retry safe."""

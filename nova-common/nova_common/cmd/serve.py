@@ -88,7 +88,11 @@ class AllInOne:
         host_prefix: str = "",
         conf_overrides: dict[str, Any] | None = None,
         compute_overrides: dict[str, Any] | None = None,
+        conductors: int = 1,
     ) -> None:
+        if conductors < 1:
+            raise ValueError(f"conductors {conductors!r}: at least 1")
+        self.conductor_count = conductors
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
         self.drivers = list(drivers)
@@ -113,7 +117,8 @@ class AllInOne:
         self.port = port
         self.auth_token = auth_token
         self.transport = None
-        self.conductor = None
+        self.conductor = None  # the first of self.conductors
+        self.conductors: list[Any] = []
         self.computes: list[Any] = []
         self.processes: list[subprocess.Popen] = []
         self.api = None
@@ -138,7 +143,7 @@ class AllInOne:
         # The patches measured with the conductor and many compute services in
         # one process (nova_common.messaging.patches).
         messaging.setup(self.conf, role="conductor")
-        reserve_connections(self.conf, conductor_publishers(self.conf) + 4 * hosts)
+        reserve_connections(self.conf, self.conductor_count * conductor_publishers(self.conf) + 4 * hosts)
         self.transport = get_core_transport(self.conf)
         self.compute_api = ComputeAPI(self.conf, self.transport, timeout=self.conf.conductor.api_timeout)
         # The port first: a taken one stops the start before anything runs.
@@ -155,9 +160,18 @@ class AllInOne:
             raise PortInUse(f"{error} (choose another with --port, or --port 0 for a free one)") from None
         db = Database(core_conf.database_connection(self.conf))
         migration.db_sync(db.engine)
-        self.conductor = ConductorService(self.conf, self.transport, db)
         self._own_db = db
-        self.conductor.start()
+        # Several conductors share the topic (any may take any message) and
+        # the database, each under a name of its own.
+        server = self.conf.conductor.server
+        names = (
+            [server] if self.conductor_count == 1 else [f"{server}-{i}" for i in range(self.conductor_count)]
+        )
+        for name in names:
+            conductor = ConductorService(self.conf, self.transport, db, server=name)
+            conductor.start()
+            self.conductors.append(conductor)
+        self.conductor = self.conductors[0]
         index = 0
         for spec in self.drivers:
             for _ in range(spec.count):
@@ -266,9 +280,7 @@ class AllInOne:
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        threads = [threading.Thread(target=s.stop) for s in self.computes]
-        if self.conductor is not None:
-            threads.append(threading.Thread(target=self.conductor.stop))
+        threads = [threading.Thread(target=s.stop) for s in [*self.computes, *self.conductors]]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -280,6 +292,7 @@ class AllInOne:
                 process.kill()
         self.computes.clear()
         self.processes.clear()
+        self.conductors.clear()
         self.conductor = None
         if getattr(self, "_own_db", None) is not None:
             self._own_db.dispose()
@@ -301,6 +314,12 @@ class AllInOne:
             else "    auth_type: none\n"
         )
         return f"clouds:\n  nova-common:\n{auth}    compute_endpoint_override: {self.endpoint}\n"
+
+
+def _conductor_count(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"--conductors {text!r}: expected a whole number >= 1")
+    return int(text)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -341,6 +360,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--config-file", action="append", default=[], help="oslo.config files (driver options)"
     )
     parser.add_argument("--heartbeat-interval", type=float, default=2.0)
+    parser.add_argument(
+        "--conductors",
+        type=_conductor_count,
+        default=1,
+        help="conductors to run, active-active on one topic and one database, named "
+        "<[conductor] server>-0, -1, ... (default: 1)",
+    )
     parser.add_argument(
         "--conductor-topic",
         default="conductor",
@@ -409,6 +435,7 @@ def serve_command(argv: Sequence[str]) -> int:
         config_files=args.config_file,
         heartbeat_interval=args.heartbeat_interval,
         conf_overrides={"conductor.topic": args.conductor_topic},
+        conductors=args.conductors,
     )
     stop = threading.Event()
     starting = True
@@ -431,6 +458,8 @@ def serve_command(argv: Sequence[str]) -> int:
     hosts = ", ".join(f"{h} ({d})" for h, d in aio.hosts)
     print(f"nova-common serve: compute API at {aio.endpoint}", flush=True)
     print(f"compute services: {hosts}", flush=True)
+    if len(aio.conductors) > 1:
+        print(f"conductors: {', '.join(c.manager.server for c in aio.conductors)}", flush=True)
     print(f"state directory: {state_dir} (transport {redact_url(aio.transport_url)})", flush=True)
     print("clouds.yaml:\n" + aio.clouds_yaml(), flush=True)
     print(f"try: nova-common --os-compute-url {aio.endpoint} server create demo --flavor m1.tiny", flush=True)

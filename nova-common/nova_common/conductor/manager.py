@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
 import os
 import re
 import socket
@@ -119,12 +118,12 @@ class ConductorManager:
     in flight is owned by one conductor, whose lease (the ``conductors``
     table) others watch to take its work over (:meth:`take_over_orphans`)."""
 
-    def __init__(self, conf: cfg.ConfigOpts, db: Database, transport: Any) -> None:
+    def __init__(self, conf: cfg.ConfigOpts, db: Database, transport: Any, server: str | None = None) -> None:
         self.conf = conf
         self.db = db
-        #: This process's identity in ``conductors`` and ``instances.owner``.
+        #: This conductor's identity in ``conductors`` and ``instances.owner``.
         self.id = str(uuidlib.uuid4())
-        self.server = conf.conductor.server
+        self.server = server or conf.conductor.server
         self.stopping = threading.Event()
         self._in_flight = 0
         self._in_flight_done = threading.Condition()
@@ -226,7 +225,9 @@ class ConductorManager:
                 continue
             if row["hostname"] == hostname and not _pid_alive(row["pid"]):
                 LOG.info(
-                    "Conductor %s (pid %s) is not running any more: taking over its work", row["id"], row["pid"]
+                    "Conductor %s (pid %s) is not running any more: taking over its work",
+                    row["id"],
+                    row["pid"],
                 )
                 self.db.stop_conductor(row["id"])
                 continue
@@ -241,7 +242,8 @@ class ConductorManager:
         if not self.db.renew_conductor(self.id) and not self.stopping.is_set():
             LOG.error(
                 "Conductor %s lost its lease (another conductor found it expired): its operations "
-                "in flight were taken over; renewing it", self.server
+                "in flight were taken over; renewing it",
+                self.server,
             )
             # A new identity: what still runs under the old one can no longer
             # write (its compare-and-swaps name the old owner).
@@ -310,7 +312,11 @@ class ConductorManager:
             known = host in self._services
             self._services[host] = service
             self._registrations[host] = _registration(service)
-            if service.get("stopped_at") is None and host not in self._last_seen and service["last_heartbeat"]:
+            if (
+                service.get("stopped_at") is None
+                and host not in self._last_seen
+                and service["last_heartbeat"]
+            ):
                 age = (now() - datetime.datetime.fromisoformat(service["last_heartbeat"])).total_seconds()
                 self._last_seen[host] = time.monotonic() - age
         if known and repin:
@@ -701,7 +707,9 @@ class ConductorManager:
             if instance is None:
                 return
             if instance["owner"] != self.id:
-                LOG.info("Build of %s is owned by conductor %s now; leaving it", instance_uuid, instance["owner"])
+                LOG.info(
+                    "Build of %s is owned by conductor %s now; leaving it", instance_uuid, instance["owner"]
+                )
                 return
             if instance["task_state"] == TaskState.DELETING:
                 self.db.finish_action(instance_uuid, request_id, "error", "deleted while building")
@@ -1018,7 +1026,9 @@ class ConductorManager:
         if act.done_power_state:
             values["power_state"] = act.done_power_state
         if self.db.cas_instance(instance["uuid"], None, [act.task_state], values, owned_by=self.id) is None:
-            LOG.info("%s of %s was taken over by another conductor; its result is theirs", action, instance["uuid"])
+            LOG.info(
+                "%s of %s was taken over by another conductor; its result is theirs", action, instance["uuid"]
+            )
             return
         result = {"image_id": args["image_id"]} if action == "snapshot" else None
         self.db.finish_action(

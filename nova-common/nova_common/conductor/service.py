@@ -40,7 +40,10 @@ class ConductorService:
         transport: oslo_messaging.Transport | None = None,
         db: Database | None = None,
         reconcile_on_start: bool = True,
+        server: str | None = None,
     ) -> None:
+        """``server``: this conductor's name (default ``[conductor] server``),
+        for several conductors in one process (``nova-common serve --conductors N``)."""
         core_conf.register_opts(conf)
         self.conf = conf
         self._own_transport = transport is None
@@ -51,7 +54,7 @@ class ConductorService:
         self.db = db or Database(
             core_conf.database_connection(conf), conf.database.max_pool_size, conf.database.max_overflow
         )
-        self.manager = ConductorManager(conf, self.db, self.transport)
+        self.manager = ConductorManager(conf, self.db, self.transport, server=server)
         self.reconcile_on_start = reconcile_on_start
         self._server: oslo_messaging.RPCServer | None = None
         self._stopping = threading.Event()
@@ -60,7 +63,7 @@ class ConductorService:
         self.last_reconcile: dict[str, int] | None = None
 
     def start(self) -> None:
-        target = oslo_messaging.Target(topic=self.conf.conductor.topic, server=self.conf.conductor.server)
+        target = oslo_messaging.Target(topic=self.conf.conductor.topic, server=self.manager.server)
         self._server = get_rpc_server(
             self.transport, target, [ComputeReportEndpoint(self.manager), ConductorAPIEndpoint(self.manager)]
         )
@@ -85,7 +88,7 @@ class ConductorService:
             self._spawn("reconcile", self._reconcile)
         else:
             self.reconciled.set()
-        LOG.info("Conductor %s serving on topic %s", self.conf.conductor.server, self.conf.conductor.topic)
+        LOG.info("Conductor %s serving on topic %s", self.manager.server, self.conf.conductor.topic)
 
     def _spawn(self, name: str, target: Any, *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=f"conductor-{name}", daemon=True)

@@ -326,9 +326,7 @@ class Database:
         c = _CONDUCTORS.c
         since = now() - datetime.timedelta(seconds=lease_time)
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(c.id).where(c.stopped_at.is_(None), c.renewed_at >= since)
-            ).all()
+            rows = connection.execute(select(c.id).where(c.stopped_at.is_(None), c.renewed_at >= since)).all()
         return {row[0] for row in rows}
 
     def forget_conductors(self, older_than: float) -> int:
