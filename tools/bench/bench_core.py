@@ -150,35 +150,42 @@ def _run_rabbit(
     tag: str,
     db_url: str,
     rabbit_url: str,
+    conductors: int = 1,
 ) -> dict:
-    """The conductor as a ``nova-common conductor`` process and the compute
-    services as threads of a few ``compute_fleet.py`` processes, over RabbitMQ."""
+    """``conductors`` ``nova-common conductor`` processes (active-active on one
+    topic) and the compute services as threads of a few ``compute_fleet.py``
+    processes, over RabbitMQ."""
     exchange = f"bench-{tag}"
     db = Database(db_url)
     db_sync(db.engine)
-    config = os.path.join(tmp, f"conductor-{tag}.conf")
-    with open(config, "w") as out:
-        out.write(
-            f"[DEFAULT]\ntransport_url = {rabbit_url}\ncontrol_exchange = {exchange}\n"
-            f"[database]\nconnection = {db_url}\n"
-            f"[conductor]\nserver = bench-{tag}\ntopic = conductor-{tag}\n"
-            f"service_down_time = {max(60.0, heartbeat * 6)}\n"
-            "sync_power_state_interval = 0\nworkers = 64\n"
+    procs_of_conductors = []
+    for index in range(conductors):
+        config = os.path.join(tmp, f"conductor-{tag}-{index}.conf")
+        with open(config, "w") as out:
+            out.write(
+                f"[DEFAULT]\ntransport_url = {rabbit_url}\ncontrol_exchange = {exchange}\n"
+                f"[database]\nconnection = {db_url}\n"
+                f"[conductor]\nserver = bench-{tag}-{index}\ntopic = conductor-{tag}\n"
+                f"service_down_time = {max(60.0, heartbeat * 6)}\n"
+                "sync_power_state_interval = 0\nworkers = 64\n"
+            )
+        procs_of_conductors.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "from nova_common.cmd.manage import main; main()",
+                    "conductor",
+                    "--config-file",
+                    config,
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
         )
-    conductor = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from nova_common.cmd.manage import main; main()",
-            "conductor",
-            "--config-file",
-            config,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    wait_line(conductor, "nova-common conductor: serving")
+    for conductor in procs_of_conductors:
+        wait_line(conductor, "nova-common conductor: serving")
     procs = max(1, min(8, hosts // 125))
     fleets = []
     for p in range(procs):
@@ -210,13 +217,24 @@ def _run_rabbit(
         )
     try:
         return _measure_rabbit(
-            hosts, boots, window, heartbeat, report, tag, exchange, db, conductor, fleets, procs, rabbit_url
-        )
+            hosts,
+            boots,
+            window,
+            heartbeat,
+            report,
+            tag,
+            exchange,
+            db,
+            procs_of_conductors,
+            fleets,
+            procs,
+            rabbit_url,
+        ) | {"conductors": conductors}
     finally:
-        for proc in [conductor, *fleets]:
+        for proc in [*procs_of_conductors, *fleets]:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc in [conductor, *fleets]:
+        for proc in [*procs_of_conductors, *fleets]:
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
@@ -225,8 +243,10 @@ def _run_rabbit(
 
 
 def _measure_rabbit(
-    hosts, boots, window, heartbeat, report, tag, exchange, db, conductor, fleets, procs, rabbit_url
+    hosts, boots, window, heartbeat, report, tag, exchange, db, conductors, fleets, procs, rabbit_url
 ) -> dict:
+    """``conductors``: their processes (CPU summed over them)."""
+    conductor = conductors[0]  # the one profiled
     for fleet in fleets:
         wait_line(fleet, "ready ")
     wait_for(lambda: len(db.list_services()) == hosts, timeout=300, interval=0.5)
@@ -234,7 +254,7 @@ def _measure_rabbit(
     time.sleep(max(heartbeat, 2.0) + 1)
 
     def sample() -> tuple[float, float]:
-        return proc_cpu(conductor.pid), sum(proc_cpu(f.pid) for f in fleets)
+        return sum(proc_cpu(c.pid) for c in conductors), sum(proc_cpu(f.pid) for f in fleets)
 
     profiler = _start_profiler(conductor.pid, f"idle-rabbit-{hosts}-{tag}")
     (cond0, fleet0), w0 = sample(), time.monotonic()

@@ -49,7 +49,10 @@ def free_port() -> int:
 class PrivateRabbit:
     """A ``rabbitmq-server`` node on ``port`` (default: a free one), everything in a temporary directory."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, max_files: int | None = None) -> None:
+        """``max_files``: the node's file descriptor limit (each connection is one;
+        1,000 compute services need well over 1,024)."""
+        self.max_files = max_files
         self.port = port or free_port()
         self.dist_port = free_port()
         self.node = f"fault{uuid.uuid4().hex[:6]}@localhost"
@@ -89,9 +92,22 @@ class PrivateRabbit:
             shutil.chown(self.workdir, "rabbitmq", "rabbitmq")
             for path in self.workdir.iterdir():
                 shutil.chown(path, "rabbitmq", "rabbitmq")
-        subprocess.run(["rabbitmq-server", "-detached"], env=self._env(), check=True, timeout=60)
+        subprocess.run(
+            ["rabbitmq-server", "-detached"],
+            env=self._env(),
+            check=True,
+            timeout=60,
+            preexec_fn=self._raise_file_limit if self.max_files else None,
+        )
         self._wait(True, timeout)
         return self
+
+    def _raise_file_limit(self) -> None:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = self.max_files or soft
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(hard, wanted)))
 
     def _wait(self, up: bool, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -173,11 +173,10 @@ class ConductorManager:
         finished = self.wait_idle(graceful_timeout)
         if not finished:
             LOG.warning(
-                "Conductor %s stops with %d operations in flight after %s s; another conductor "
-                "takes them over",
+                "Conductor %s stops with %d operations in flight (past [conductor] "
+                "graceful_shutdown_timeout); another conductor takes them over",
                 self.server,
                 self._in_flight,
-                graceful_timeout,
             )
         self.pool.shutdown(wait=False, cancel_futures=True)
         self._waits.shutdown(wait=False, cancel_futures=True)  # abandoned calls end with their RPC timeout
@@ -755,6 +754,11 @@ class ConductorManager:
                     info = self.virt.host(host).get_info(instance=virt_instance)
                     LOG.info("Instance %s was already spawned on %s; adopting it", instance_uuid, host)
             except _HOST_ERRORS as error:
+                if self.stopping.is_set() and isinstance(error, ComputeServiceUnavailable):
+                    LOG.info(
+                        "Conductor stopping: leaving the build of %s to another conductor", instance_uuid
+                    )
+                    return
                 LOG.warning("Spawn of %s on %s failed: %s", instance_uuid, host, error)
                 last = self._fault(instance_uuid, error, host, f"spawn on {host} failed: ")
                 if isinstance(error, virt_exc.InvalidRequest):
@@ -841,7 +845,9 @@ class ConductorManager:
             try:
                 return future.result(timeout=poll)
             except FutureTimeout:
-                if not self.is_up(host):
+                # A stopping conductor hears no heartbeats: it waits for the
+                # answer (up to its graceful timeout) instead of guessing.
+                if not self.stopping.is_set() and not self.is_up(host):
                     raise ComputeServiceUnavailable(
                         host=host,
                         operation=operation,
@@ -1206,6 +1212,8 @@ class ConductorManager:
         build goes on (spawned again, on another host when its own is down),
         a delete is completed, any other operation is settled."""
         counts = {"active": 0, "resumed": 0, "deleted": 0, "settled": 0, "skipped": 0}
+        if self.stopping.is_set():
+            return counts
         live = self.db.live_conductor_ids(self.lease_time) | {self.id}
         orphans = self.db.orphaned_operations(live)
         if not orphans:

@@ -57,8 +57,12 @@ class ConductorService:
         self.manager = ConductorManager(conf, self.db, self.transport, server=server)
         self.reconcile_on_start = reconcile_on_start
         self._server: oslo_messaging.RPCServer | None = None
-        self._stopping = threading.Event()
+        self._stopping = threading.Event()  # ends the power sync and the start's takeover
+        # Ends the liveness and lease loops, which go on while a stopping
+        # conductor waits for its operations (its lease must not lapse then).
+        self._closing = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._lasting: list[threading.Thread] = []
         self.reconciled = threading.Event()
         self.last_reconcile: dict[str, int] | None = None
 
@@ -75,8 +79,9 @@ class ConductorService:
             self._loop,
             min(self.conf.conductor.heartbeat_flush_interval, down_time / 4),
             self._share_liveness,
+            self._closing,
         )
-        self._spawn("lease", self._loop, max(0.05, down_time / 4), self._keep_lease)
+        self._spawn("lease", self._loop, max(0.05, down_time / 4), self._keep_lease, self._closing)
         if self.conf.conductor.sync_power_state_interval > 0:
             self._spawn(
                 "power-sync",
@@ -93,10 +98,11 @@ class ConductorService:
     def _spawn(self, name: str, target: Any, *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=f"conductor-{name}", daemon=True)
         thread.start()
-        self._threads.append(thread)
+        (self._lasting if self._closing in args else self._threads).append(thread)
 
-    def _loop(self, interval: float, task: Any) -> None:
-        while not self._stopping.wait(interval):
+    def _loop(self, interval: float, task: Any, until: threading.Event | None = None) -> None:
+        until = until or self._stopping
+        while not until.wait(interval):
             try:
                 task()
             except Exception:
@@ -108,7 +114,7 @@ class ConductorService:
 
     def _keep_lease(self) -> None:
         self.manager.renew_lease()
-        if self.reconciled.is_set():  # the start's takeover first
+        if self.reconciled.is_set() and not self._stopping.is_set():  # the start's takeover first
             self.manager.take_over_orphans()
             self.manager.db.forget_conductors(older_than=10 * self.manager.lease_time)
 
@@ -141,7 +147,11 @@ class ConductorService:
             thread.join(timeout=10)
         if graceful_timeout is None:
             graceful_timeout = self.conf.conductor.graceful_shutdown_timeout
-        finished = self.manager.close(graceful_timeout)
+        self.manager.wait_idle(graceful_timeout)  # lease renewed and liveness read meanwhile
+        self._closing.set()
+        for thread in self._lasting:
+            thread.join(timeout=10)
+        finished = self.manager.close(0)
         if self._own_db:
             self.db.dispose()
         if self._own_transport and finished:
