@@ -283,6 +283,7 @@ class Tally:
     stuck: int = 0  # still building after the deadline
     detect_s: list[float] = dataclasses.field(default_factory=list)
     recover_s: list[float] = dataclasses.field(default_factory=list)
+    request_s: list[float] = dataclasses.field(default_factory=list)  # API requests during the fault
 
     def count_outcome(self, final: dict[str, Any] | None) -> None:
         """Count where an accepted create ended (``final``: its server, None when gone)."""
@@ -311,13 +312,14 @@ def write_table(path: pathlib.Path, tallies: list[Tally], context: str) -> str:
         context,
         "",
         "| fault | injected | completed | failed cleanly | lost | orphaned | duplicated | stuck "
-        "| time to detect, worst (s) | time to recover, worst (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| time to detect, worst (s) | time to recover, worst (s) | longest API request (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in tallies:
         lines.append(
             f"| {t.fault} | {t.injected} | {t.completed} | {t.failed_cleanly} | {t.lost} | {t.orphaned} "
-            f"| {t.duplicated} | {t.stuck} | {_worst(t.detect_s)} | {_worst(t.recover_s)} |"
+            f"| {t.duplicated} | {t.stuck} | {_worst(t.detect_s)} | {_worst(t.recover_s)} "
+            f"| {_worst(t.request_s)} |"
         )
     text = "\n".join(lines) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
