@@ -138,6 +138,11 @@ class ConductorManager:
         )
         self._lock = threading.Lock()
         self._last_seen: dict[str, float] = {}  # host -> monotonic time of its last heartbeat
+        # Hearing (conductor/hearing.py): when this conductor last heard its own
+        # probe, and since when it hears nothing (liveness held still then).
+        self._heard_at = time.monotonic()
+        self._deaf_since: float | None = None
+        self.deaf_after = max(0.15, self.down_time / 2)
         self._pending_beats: dict[str, tuple[datetime.datetime, int]] = {}
         self._services: dict[str, dict[str, Any]] = {}  # host -> registration (caps, type)
         # host -> what a re-registration may change, as last seen (any conductor's)
@@ -149,7 +154,14 @@ class ConductorManager:
         # the core does not place there (acted on at the next sync).
         self._unknown_seen: dict[str, dict[str, float]] = {}
         self._unknown_lock = threading.Lock()
-        self.stats = {"dropped": 0, "heartbeats": 0, "reports": 0, "registrations": 0, "events": 0}
+        self.stats = {
+            "dropped": 0,
+            "heartbeats": 0,
+            "reports": 0,
+            "registrations": 0,
+            "events": 0,
+            "deaf_periods": 0,
+        }
         self._load_services()
         self._update_auto_cap()
 
@@ -254,15 +266,60 @@ class ConductorManager:
 
     # -- liveness ---------------------------------------------------------------
 
+    def _liveness_now(self) -> float:
+        """The time liveness is judged at: now, or when this conductor went deaf."""
+        deaf_since = self._deaf_since
+        return time.monotonic() if deaf_since is None else deaf_since
+
     def is_up(self, host: str) -> bool:
         last = self._last_seen.get(host)
-        return last is not None and time.monotonic() - last <= self.down_time
+        return last is not None and self._liveness_now() - last <= self.down_time
 
     def up_hosts(self) -> set[str]:
         """Every host that is up, in one pass (the scheduler asks for all of them per request)."""
-        deadline = time.monotonic() - self.down_time
+        deadline = self._liveness_now() - self.down_time
         with self._lock:
             return {host for host, last in self._last_seen.items() if last >= deadline}
+
+    @property
+    def deaf(self) -> bool:
+        return self._deaf_since is not None
+
+    def heard_self(self) -> None:
+        """This conductor's probe came back: it hears the broker."""
+        now_s = time.monotonic()
+        with self._lock:
+            deaf_since, self._deaf_since = self._deaf_since, None
+            self._heard_at = now_s
+            if deaf_since is None:
+                return
+            # The silence while deaf is nobody's: every host is as old now as
+            # it was when the conductor last heard (a host that was up then is
+            # up now, and a dead one is no younger).
+            gap = now_s - deaf_since
+            for host, last in self._last_seen.items():
+                self._last_seen[host] = min(now_s, last + gap)
+        LOG.warning(
+            "Conductor %s hears the broker again after %.1f s: the hosts' silence meanwhile "
+            "is not counted against them",
+            self.server,
+            gap,
+        )
+
+    def check_hearing(self) -> None:
+        """Called after each probe: deaf once no probe came back for ``deaf_after`` seconds."""
+        now_s = time.monotonic()
+        with self._lock:
+            if self._deaf_since is not None or now_s - self._heard_at <= self.deaf_after:
+                return
+            self._deaf_since = self._heard_at
+            self.stats["deaf_periods"] += 1
+        LOG.warning(
+            "Conductor %s has heard nothing from the broker for %.1f s (its own probes do not "
+            "come back): host liveness held still until it hears again",
+            self.server,
+            now_s - self._heard_at,
+        )
 
     def _require_up(self, host: str, action: str) -> None:
         if not self.is_up(host):
@@ -1089,8 +1146,10 @@ class ConductorManager:
 
     def sync_power_states(self) -> dict[str, int]:
         """One list_instances per up host; apply what changed behind our back."""
-        hosts = [h for h in list(self._services) if self.is_up(h)]
         counts = {"hosts": 0, "changed": 0, "missing": 0, "failed": 0, "unknown": 0}
+        if self.deaf:
+            return counts  # the hosts cannot be asked either
+        hosts = [h for h in list(self._services) if self.is_up(h)]
         if not hosts:
             return counts
         with ThreadPoolExecutor(max_workers=self.conf.conductor.sync_workers) as pool:

@@ -7,6 +7,7 @@ Only base-install imports here: the Python API uses this module.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -20,6 +21,8 @@ from nova_common.scaffold.reporting import CONDUCTOR_TOPIC
 CONDUCTOR_API_NAMESPACE = "conductor_api"
 CONDUCTOR_API_VERSION = "1.0"
 CORE_EXCEPTIONS_MODULE = "nova_common.compute.exceptions"
+#: Pause between tries of a publish the broker did not take.
+_PUBLISH_RETRY_S = 0.5
 
 
 def get_core_transport(conf: cfg.ConfigOpts, url: str | None = None) -> oslo_messaging.Transport:
@@ -42,11 +45,31 @@ class ConductorAPIClient:
 
     def call_as(self, request_id: str, method: str, /, **kwargs: Any) -> Any:
         """``call`` with the request id the conductor records (a create with a
-        request id it already made returns that instance)."""
+        request id it already made returns that instance).
+
+        Ends within ``timeout`` seconds, broker or not: oslo.messaging retries
+        a publish on a lost connection for ever by default (a call made during
+        a broker outage of 94 s answered after 111 s). Each publish here is
+        tried once (``retry=0``) and tried again, while time is left, when the
+        broker would not take it (the message was not sent: repeating it is
+        safe); the reply is awaited for the time left."""
         context = {"request_id": request_id}
-        try:
-            return self._client.call(context, method, **kwargs)
-        except core_exc.CoreError as error:
-            raise core_exc.plain(error) from None
-        except oslo_messaging.MessagingTimeout as error:
-            raise core_exc.Timeout(timeout=self.timeout, what=f"the conductor to answer {method}") from error
+        deadline = time.monotonic() + self.timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return self._client.prepare(timeout=max(0.1, remaining), retry=0).call(
+                    context, method, **kwargs
+                )
+            except core_exc.CoreError as error:
+                raise core_exc.plain(error) from None
+            except oslo_messaging.MessagingTimeout as error:
+                raise core_exc.Timeout(
+                    timeout=self.timeout, what=f"the conductor to answer {method}"
+                ) from error
+            except oslo_messaging.MessageDeliveryFailure as error:
+                if deadline - time.monotonic() <= _PUBLISH_RETRY_S:
+                    raise core_exc.Timeout(
+                        timeout=self.timeout, what=f"the broker to take {method} (last: {error})"
+                    ) from error
+                time.sleep(_PUBLISH_RETRY_S)

@@ -15,6 +15,7 @@ from oslo_log import log as logging
 
 from nova_common.conductor import conf as core_conf
 from nova_common.conductor.endpoints import ComputeReportEndpoint, ConductorAPIEndpoint
+from nova_common.conductor.hearing import HearingEndpoint, Prober
 from nova_common.conductor.manager import ConductorManager
 from nova_common.conductor.rpcapi import get_core_transport
 from nova_common.db.api import Database
@@ -69,7 +70,13 @@ class ConductorService:
     def start(self) -> None:
         target = oslo_messaging.Target(topic=self.conf.conductor.topic, server=self.manager.server)
         self._server = get_rpc_server(
-            self.transport, target, [ComputeReportEndpoint(self.manager), ConductorAPIEndpoint(self.manager)]
+            self.transport,
+            target,
+            [
+                ComputeReportEndpoint(self.manager),
+                ConductorAPIEndpoint(self.manager),
+                HearingEndpoint(self.manager),
+            ],
         )
         self.manager.start_lease()
         self._server.start()
@@ -82,6 +89,8 @@ class ConductorService:
             self._closing,
         )
         self._spawn("lease", self._loop, max(0.05, down_time / 4), self._keep_lease, self._closing)
+        prober = Prober(self.transport, self.conf.conductor.topic, self.manager)
+        self._spawn("hearing", self._loop, max(0.05, down_time / 6), prober.tick, self._closing)
         if self.conf.conductor.sync_power_state_interval > 0:
             self._spawn(
                 "power-sync",

@@ -174,3 +174,30 @@ def test_a_build_on_a_host_marked_down_is_rescheduled_at_once(make_cloud):
     assert elapsed < 12, f"waited {elapsed:.0f} s: the spawn's end, not the host's liveness"
     faults = cloud.api.faults(vm["uuid"])
     assert any(dying in f["message"] and "marked down" in f["message"] for f in faults), faults
+
+
+def test_a_conductor_that_hears_its_own_probes_is_not_deaf(make_cloud):
+    cloud = make_cloud(hosts=1, **{"conductor.service_down_time": 1.5})
+    time.sleep(3 * cloud.manager.deaf_after)
+    assert not cloud.manager.deaf
+    assert cloud.manager.stats["deaf_periods"] == 0
+
+
+def test_silence_while_the_conductor_is_deaf_is_not_counted_against_hosts(make_cloud, monkeypatch):
+    """The broker away: no probe and no heartbeat arrives. The hosts are not declared
+    down for it; once the conductor hears again, their silence counts from there."""
+    cloud = make_cloud(hosts=2, **{"conductor.service_down_time": 1.5})
+    manager = cloud.manager
+    silent = cloud.host_names[0]
+    # What an outage looks like from inside: probes do not come back, nor heartbeats.
+    monkeypatch.setattr(manager, "heard_self", lambda: None)
+    cloud.computes[silent].reporter.heartbeat = lambda **kwargs: None
+    wait_for(lambda: manager.deaf, timeout=5)
+    time.sleep(2 * manager.down_time)
+    assert silent in manager.up_hosts(), "declared down while the conductor could not hear"
+    monkeypatch.undo()
+    wait_for(lambda: not manager.deaf, timeout=5)
+    assert manager.is_up(cloud.host_names[1])
+    # The silent host's silence now counts: down within service_down_time.
+    wait_for(lambda: not manager.is_up(silent), timeout=2 * manager.down_time)
+    assert manager.is_up(cloud.host_names[1])
