@@ -4,6 +4,7 @@ not, no host reads down because the broker was away (the conductor could not hea
 that is not their death), and every create accepted ends ACTIVE or in ERROR with a fault,
 made once."""
 
+import functools
 import threading
 import time
 
@@ -57,7 +58,7 @@ class Load:
             n += 1
             for _ in range(4):
                 status, reply, rest = self._timed(
-                    "POST /servers", lambda: self.cloud.post_server(name, request_id=request_id)
+                    "POST /servers", functools.partial(self.cloud.post_server, name, request_id=request_id)
                 )
                 request_id = rest[0] if rest else request_id
                 if status == 202:

@@ -13,13 +13,13 @@ import time
 
 import pytest
 from conftest import ROUNDS
-from oslo_config import cfg
-
 from nova_common import objects
 from nova_common.compute import exceptions as core_exc
 from nova_common.conductor.rpcapi import ConductorAPIClient, get_core_transport
 from nova_common.messaging import conf as messaging_conf
 from nova_common.virt import rpcapi
+from oslo_config import cfg
+
 from nova_tools.faults import Tally
 from nova_tools.upgrade import POWER_SYNC_INTERVAL
 
@@ -109,11 +109,12 @@ def test_replayed_creates_spawns_and_deletes_change_nothing(deployment, wire, ta
 
 def _hooks_client(transport, host):
     import oslo_messaging
-
     from nova_common.messaging.serializer import ObjectSerializer
     from nova_common.scaffold.test_hooks_endpoint import NAMESPACE, VERSION
 
-    target = oslo_messaging.Target(topic=rpcapi.COMPUTE_TOPIC, server=host, namespace=NAMESPACE, version=VERSION)
+    target = oslo_messaging.Target(
+        topic=rpcapi.COMPUTE_TOPIC, server=host, namespace=NAMESPACE, version=VERSION
+    )
     return oslo_messaging.get_rpc_client(transport, target, serializer=ObjectSerializer(), timeout=30)
 
 
@@ -133,7 +134,11 @@ def test_power_states_changed_behind_the_cores_back_are_followed(deployment, wir
             hooks.call({}, "set_power_state", instance_uuid=server["id"], state=state)
             tally.injected += 1
             changed_at = time.monotonic()
-            seen = cloud.wait_server(server["id"], lambda s, status=status: s and s["status"] == status, 2 * POWER_SYNC_INTERVAL + 3)
+            seen = cloud.wait_server(
+                server["id"],
+                lambda s, status=status: s and s["status"] == status,
+                2 * POWER_SYNC_INTERVAL + 3,
+            )
             if seen and seen["status"] == status:
                 tally.completed += 1
                 tally.detect_s.append(time.monotonic() - changed_at)

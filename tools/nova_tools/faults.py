@@ -80,10 +80,15 @@ class TreeDeployment(Deployment):
         self.service_down_time = service_down_time
         self.state_dir = self.workdir / "hypervisors"
         self.state_dir.mkdir(exist_ok=True)
+        # Reconnects to a broker that is back come at most every second: the
+        # 30 s default is sized for the default service_down_time of 60 s, and
+        # would leave hosts down for tens of seconds at this one (3 s).
+        reconnect = "[oslo_messaging_rabbit]\nrabbit_interval_max = 1\n"
+        self.reconnect_config = reconnect
         self.compute_config = f"[fake]\nstate_file = {self.state_dir}/${{host}}.json\n"
         self.core_extra_config = (
             f"[conductor]\nservice_down_time = {service_down_time}\napi_timeout = 20\n"
-            f"graceful_shutdown_timeout = 5\n{core_extra_config}"
+            f"graceful_shutdown_timeout = 5\n{reconnect}{core_extra_config}"
         )
         #: Each conductor's ``[conductor] server``; the first is also ``self.conductor``.
         self.conductor_names = (
@@ -167,7 +172,8 @@ class TreeDeployment(Deployment):
 
     def add_fake(self, host: str | None = None, extra: str = "") -> Any:
         saved = self.compute_config
-        self.compute_config = saved + extra
+        # ``extra`` may go on in [fake] (spawn_latency = ...): the reconnect section last.
+        self.compute_config = saved + extra + self.reconnect_config
         try:
             return self.add_compute(self.fake_record, host=host, scaffold=self.core_record)
         finally:
