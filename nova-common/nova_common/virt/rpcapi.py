@@ -20,6 +20,7 @@ for what each promises.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -117,6 +118,12 @@ class HostClient:
             target,
             version_cap=version_cap,
             serializer=ObjectSerializer(manifest),
+            # Mandatory publishes: a call to a host whose queue does not exist
+            # (the broker restarted and its compute service has not declared
+            # it again yet) comes back at once and is sent again, instead of
+            # being dropped and waited on for the whole RPC timeout (a spawn:
+            # 300 s, seen after a 30 s broker outage).
+            transport_options=oslo_messaging.TransportOptions(at_least_once=True),
         )
 
     def pin(self) -> str:
@@ -125,7 +132,13 @@ class HostClient:
         with self._lock:
             probe = self._rpc_client("1.0", None)
             get_driver_info = api.OPERATIONS["get_driver_info"]
-            info = self._call(self._prepare(probe, get_driver_info), get_driver_info, {}, {})
+            info = self._call(
+                self._prepare(probe, get_driver_info),
+                get_driver_info,
+                {},
+                {},
+                self._timeout or get_driver_info.rpc_timeout,
+            )
             return self._pin(info)
 
     def pin_to(self, info: objects.DriverInfo) -> str:
@@ -201,7 +214,7 @@ class HostClient:
                 )
             prepared = self._prepare(client, op)
             self._prepared[operation] = prepared
-        return self._call(prepared, op, kwargs, self._context_extra)
+        return self._call(prepared, op, kwargs, self._context_extra, self._timeout or op.rpc_timeout)
 
     def call_within(self, operation: str, seconds: float, /, **kwargs: Any) -> Any:
         """:meth:`call` with its own RPC timeout of ``seconds`` (the contract
@@ -211,7 +224,7 @@ class HostClient:
         if not client.can_send_version(op.added_in):
             return self.call(operation, **kwargs)  # refused locally with NotSupported
         prepared = client.prepare(version=op.added_in, timeout=seconds)
-        return self._call(prepared, op, kwargs, self._context_extra)
+        return self._call(prepared, op, kwargs, self._context_extra, seconds)
 
     def _prepare(self, client: oslo_messaging.RPCClient, op: api.Operation) -> Any:
         timeout = self._timeout if self._timeout is not None else op.rpc_timeout
@@ -223,10 +236,25 @@ class HostClient:
         op: api.Operation,
         kwargs: dict[str, Any],
         context_extra: dict[str, Any],
+        timeout: float,
     ) -> Any:
         context = {"request_id": "req-" + uuid.uuid4().hex, **context_extra}
+        deadline = time.monotonic() + timeout
         try:
-            return prepared.call(context, op.name, **kwargs)
+            while True:
+                try:
+                    return prepared.call(context, op.name, **kwargs)
+                except oslo_messaging.MessageUndeliverable:
+                    # Not delivered, so sending it again is safe, whatever the operation.
+                    remaining = deadline - time.monotonic()
+                    if remaining <= _UNROUTABLE_RETRY_S:
+                        raise ComputeServiceUnavailable(
+                            host=self.host,
+                            operation=op.name,
+                            reason=f"nothing consumed its queue for {timeout:g} s",
+                        ) from None
+                    time.sleep(_UNROUTABLE_RETRY_S)
+                    prepared = prepared.prepare(timeout=remaining - _UNROUTABLE_RETRY_S)
         except exc.VirtError as error:
             # oslo.messaging rebuilds contract errors as "<Class>_Remote"
             # subclasses whose str() carries the service's traceback; hand
@@ -242,6 +270,10 @@ class HostClient:
             raise exc.InternalError(
                 operation=op.name, error_type=error.exc_type, reference=context["request_id"]
             ) from error
+
+
+#: Pause before sending again a call the broker could not route.
+_UNROUTABLE_RETRY_S = 0.5
 
 
 def _make_method(op: api.Operation) -> Any:
