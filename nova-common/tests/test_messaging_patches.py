@@ -10,6 +10,7 @@ import pathlib
 import subprocess
 import sys
 import textwrap
+import time
 from importlib import metadata
 
 import pytest
@@ -120,13 +121,18 @@ def _setup(role: str, *args: str) -> dict:
 
 def test_a_service_applies_none_a_conductor_the_measured_ones_and_config_wins(tmp_path):
     assert _setup("service") == {
-        "active": [],
+        "active": ["reply-timer-after-outage"],
         "lock_free_reads": False,
         "class_free_autoretry": False,
         "pool": False,
     }
     assert _setup("conductor") == {
-        "active": ["kombu-lock-free-reads", "kombu-class-free-autoretry", "rpc-server-standard-pool"],
+        "active": [
+            "kombu-lock-free-reads",
+            "kombu-class-free-autoretry",
+            "rpc-server-standard-pool",
+            "reply-timer-after-outage",
+        ],
         "lock_free_reads": True,
         "class_free_autoretry": True,
         "pool": True,
@@ -136,5 +142,61 @@ def test_a_service_applies_none_a_conductor_the_measured_ones_and_config_wins(tm
     assert _setup("conductor", "--config-file", str(config))["active"] == [
         "kombu-lock-free-reads",
         "rpc-server-standard-pool",
+        "reply-timer-after-outage",
     ]
-    assert _setup("service", "--config-file", str(config))["active"] == ["kombu-lock-free-reads"]
+    assert _setup("service", "--config-file", str(config))["active"] == [
+        "kombu-lock-free-reads",
+        "reply-timer-after-outage",
+    ]
+
+
+def test_a_reply_sent_through_a_broker_outage_gets_the_whole_timer_after_it():
+    """The send blocks through the outage (longer than the timer), then the caller's reply
+    queue is missing for a moment: upstream abandons at once and blacklists the queue; with
+    the patch the reply goes out once the queue is back."""
+    from nova_common import messaging
+
+    messaging.init_process()
+    import oslo_messaging
+    from oslo_messaging._drivers import amqpdriver
+
+    from nova_common.messaging.patches import reply_retry_timer
+
+    class Message:
+        orig_msg_id = msg_id = "m1"
+        reply_q = "reply_q1"
+
+        def __init__(self):
+            self.sent, self.tries = [], 0
+            self._obsolete_reply_queues = amqpdriver.ObsoleteReplyQueuesCache()
+            driver = type("Driver", (), {"missing_destination_retry_timeout": 1.0})()
+            driver._get_connection = self._connection
+            self.listener = type("Listener", (), {"driver": driver})()
+
+        def _connection(self, purpose):
+            import contextlib
+
+            @contextlib.contextmanager
+            def connection():
+                if self.tries == 0:
+                    time.sleep(1.5)  # the broker is away: the send waits for it
+                yield None
+
+            return connection()
+
+        def _send_reply(self, conn, reply, failure):
+            self.tries += 1
+            if self.tries <= 2:  # back, but the caller has not declared its queue again yet
+                raise oslo_messaging.MessageUndeliverable(Exception("NO_ROUTE"), "", "reply_q1", None)
+            self.sent.append(reply)
+
+    upstream = amqpdriver.AMQPIncomingMessage.reply
+    upstream = getattr(upstream, "__wrapped__", upstream)
+    message = Message()
+    upstream(message, reply="done")
+    assert message.sent == [] and not message._obsolete_reply_queues.reply_q_valid("reply_q1", "m2")
+    reply_retry_timer.install()
+    message = Message()
+    amqpdriver.AMQPIncomingMessage.reply(message, reply="done")
+    assert message.sent == ["done"]
+    assert message._obsolete_reply_queues.reply_q_valid("reply_q1", "m2")

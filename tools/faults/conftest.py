@@ -7,6 +7,11 @@ import pathlib
 import sys
 
 import pytest
+from nova_common import messaging
+
+# Threading backend of oslo.service before anything imports oslo.messaging (the
+# replay tests talk RPC from this process): no eventlet, here either.
+messaging.init_process()
 
 TOOLS = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TOOLS))
