@@ -41,7 +41,6 @@ COLUMNS = (
     "conductor_idle_cpu_pct",
     "conductor_cpu_per_boot_ms",
     "process_cpu_per_boot_ms",
-    "broker_sockets",
 )
 
 
