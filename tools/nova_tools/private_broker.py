@@ -24,6 +24,10 @@ import time
 import uuid
 
 
+#: The server script Debian's ``rabbitmq-server`` wrapper runs as the rabbitmq user.
+_SERVER_SCRIPT = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+
 def unavailable() -> str | None:
     """Why a private node cannot be started here, or None."""
     for tool in ("rabbitmq-server", "rabbitmqctl"):
@@ -92,11 +96,29 @@ class PrivateRabbit:
             shutil.chown(self.workdir, "rabbitmq", "rabbitmq")
             for path in self.workdir.iterdir():
                 shutil.chown(path, "rabbitmq", "rabbitmq")
+        command = ["rabbitmq-server", "-detached"]
+        if self.max_files and os.geteuid() == 0 and os.path.exists(_SERVER_SCRIPT):
+            # Debian's wrapper switches to the rabbitmq user through su, whose
+            # session limits put the file limit back to 1,024: switch with
+            # setpriv instead, which keeps the limit we raise.
+            command = [
+                "setpriv",
+                "--reuid",
+                "rabbitmq",
+                "--regid",
+                "rabbitmq",
+                "--init-groups",
+                "env",
+                "HOME=/var/lib/rabbitmq",
+                _SERVER_SCRIPT,
+                "-detached",
+            ]
         subprocess.run(
-            ["rabbitmq-server", "-detached"],
+            command,
             env=self._env(),
             check=True,
             timeout=60,
+            cwd=self.workdir,
             preexec_fn=self._raise_file_limit if self.max_files else None,
         )
         self._wait(True, timeout)
