@@ -17,6 +17,14 @@ def api_opts() -> list[cfg.Opt]:
             help="Seconds a client may take to send the rest of a request (a body shorter than its "
             "Content-Length is dropped after this) or to send the next one on a kept-alive connection.",
         ),
+        cfg.FloatOpt(
+            "graceful_shutdown_timeout",
+            default=10.0,
+            min=0.0,
+            help="Seconds `nova-common api` stopped with SIGTERM lets requests in flight finish "
+            "(they may wait up to [conductor] api_timeout for a conductor); then it exits, and "
+            "their connections close unanswered.",
+        ),
         cfg.IntOpt(
             "threads",
             default=16,

@@ -534,7 +534,19 @@ def api_command(argv: Sequence[str]) -> int:
     print(f"nova-common api: compute API at {server.endpoint}", flush=True)
     while not stop.wait(0.5):
         pass
-    server.stop()
+    stopping = threading.Thread(target=server.stop, name="api-stop", daemon=True)
+    stopping.start()
+    stopping.join(conf.api.graceful_shutdown_timeout)
+    if stopping.is_alive():
+        # Requests still wait on a conductor: their worker threads would hold
+        # the interpreter's exit until [conductor] api_timeout.
+        LOG.warning(
+            "Requests still in flight after [api] graceful_shutdown_timeout (%g s); exiting",
+            conf.api.graceful_shutdown_timeout,
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     compute.close()
     return 0
 

@@ -91,3 +91,63 @@ def test_serve_over_rabbit_and_postgresql(tmp_path, pg_url, rabbit_url):
         assert serve.stop() == 0, open(serve.log_path).read()
     # the compute services stopped with it
     assert all(not os.path.exists(f"/proc/{pid}") for pid in children)
+
+
+def test_api_sigterm_ends_within_its_graceful_timeout_with_requests_in_flight(tmp_path, rabbit_url):
+    """No conductor answers, so each request would wait [conductor] api_timeout (30 s);
+    SIGTERM ends the API process after [api] graceful_shutdown_timeout (2 s) all the same."""
+    import re
+    import signal
+    import sys
+    import threading
+    import time
+    import urllib.request
+
+    config = tmp_path / "nova.conf"
+    config.write_text(
+        f"[DEFAULT]\ntransport_url = {rabbit_url}\ncontrol_exchange = nova-sigterm-{uuid.uuid4().hex[:8]}\n"
+        "[api]\nlisten = 127.0.0.1\nport = 0\ngraceful_shutdown_timeout = 2\n"
+        f"[conductor]\ntopic = nobody-{uuid.uuid4().hex[:8]}\napi_timeout = 30\n"
+    )
+    os.chmod(config, 0o600)
+    script = os.path.join(os.path.dirname(sys.executable), "nova-common")
+    api = subprocess.Popen(
+        [script, "api", "--config-file", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        endpoint = None
+        for line in api.stdout:
+            match = re.search(r"compute API at (\S+)", line)
+            if match:
+                endpoint = match.group(1)
+                break
+        assert endpoint, "the API printed no endpoint"
+        threading.Thread(target=lambda: [None for _ in api.stdout], daemon=True).start()
+        outcomes = []
+
+        def request():
+            try:
+                urllib.request.urlopen(endpoint + "/servers", timeout=60).read()
+                outcomes.append("answered")
+            except Exception as error:  # the connection closes when the API exits
+                outcomes.append(type(error).__name__)
+
+        clients = [threading.Thread(target=request) for _ in range(3)]
+        for client in clients:
+            client.start()
+        time.sleep(1.5)  # the three wait on a conductor that is not there
+        started = time.monotonic()
+        api.send_signal(signal.SIGTERM)
+        status = api.wait(30)
+        took = time.monotonic() - started
+        for client in clients:
+            client.join(30)
+        assert status == 0
+        assert took < 2 + 3, f"exited after {took:.1f} s"
+        assert len(outcomes) == 3 and "answered" not in outcomes, outcomes
+    finally:
+        if api.poll() is None:
+            api.kill()
