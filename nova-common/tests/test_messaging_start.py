@@ -192,9 +192,12 @@ def _compute_state(tmp_path, extra: str = "") -> dict:
     not rabbit_available() and os.environ.get("CI") != "true",
     reason="RabbitMQ is not listening on 127.0.0.1:5672 (rabbitmq-server -detached)",
 )
-def test_a_compute_service_over_rabbitmq_patches_nothing_unless_configured(tmp_path):
+def test_a_compute_service_over_rabbitmq_patches_only_its_replies_unless_configured(tmp_path):
+    # reply-timer-after-outage is on in every process (a compute service's replies are
+    # what it fixes); the patches measured in the conductor are not.
     plain = _compute_state(tmp_path)
-    assert plain["patches"] == []
+    assert plain["patches"] == ["reply-timer-after-outage"]
+    assert _compute_state(tmp_path, "[messaging]\nreply_timer_after_outage = false\n")["patches"] == []
     assert plain["kombu"] == [
         "kombu.utils.objects.cached_property.__get__",
         "kombu.connection.Connection.autoretry",
@@ -212,6 +215,7 @@ def test_a_compute_service_over_rabbitmq_patches_nothing_unless_configured(tmp_p
         "kombu-lock-free-reads",
         "kombu-class-free-autoretry",
         "rpc-server-standard-pool",
+        "reply-timer-after-outage",
     ]
     assert configured["kombu"][:2] == [
         "nova_common.messaging.patches.kombu_cached_property.install.<locals>.__get__",

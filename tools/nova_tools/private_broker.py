@@ -23,7 +23,6 @@ import tempfile
 import time
 import uuid
 
-
 #: The server script Debian's ``rabbitmq-server`` wrapper runs as the rabbitmq user.
 _SERVER_SCRIPT = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
