@@ -355,10 +355,12 @@ class ConductorManager:
                         self._last_seen[host] = seen
                 if self._registrations.get(host) != registration:
                     changed.append(host)
-        for host in changed:
-            self._adopt(host, repin=True)
+        adopted = [host for host in changed if self._adopt(host, repin=True, settle=False)]
+        if adopted:  # once per refresh, not once per host (1,000 at a conductor's first refresh)
+            self._update_auto_cap()
+            self.scheduler.invalidate()
 
-    def _adopt(self, host: str, repin: bool = False) -> bool:
+    def _adopt(self, host: str, repin: bool = False, settle: bool = True) -> bool:
         """Load ``host``'s registration from the database (it registered with
         another conductor); False when it never registered."""
         service = self.db.get_service(host)
@@ -377,8 +379,9 @@ class ConductorManager:
                 self._last_seen[host] = time.monotonic() - age
         if known and repin:
             self.virt.forget(host)  # its next call asks the host what it serves now
-        self._update_auto_cap()
-        self.scheduler.invalidate()
+        if settle:
+            self._update_auto_cap()
+            self.scheduler.invalidate()
         return True
 
     # -- the compute-report API ---------------------------------------------------
