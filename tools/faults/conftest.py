@@ -19,7 +19,9 @@ sys.path.insert(0, str(TOOLS))
 from nova_tools import private_broker  # noqa: E402
 from nova_tools.faults import Tally, TreeDeployment, write_table  # noqa: E402
 
-RESULTS = TOOLS / "bench" / "results" / "faults.md"
+#: Where the table goes; FAULT_RESULTS names another file, so that a long run of one
+#: fault (FAULT_ROUNDS=100) does not replace the whole suite's table.
+RESULTS = pathlib.Path(os.environ.get("FAULT_RESULTS") or TOOLS / "bench" / "results" / "faults.md")
 #: Injections per fault; FAULT_ROUNDS overrides (the issue's figures: 100 compute kills).
 ROUNDS = int(os.environ.get("FAULT_ROUNDS", "10"))
 SERVICE_DOWN_TIME = 3.0

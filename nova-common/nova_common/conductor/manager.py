@@ -355,15 +355,25 @@ class ConductorManager:
                         self._last_seen[host] = seen
                 if self._registrations.get(host) != registration:
                     changed.append(host)
-        adopted = [host for host in changed if self._adopt(host, repin=True, settle=False)]
+        # A conductor's first refresh adopts every host: one query for all of
+        # them, not one per host (1,000 at 1,000 services).
+        loaded = {s["host"]: s for s in self.db.list_services()} if len(changed) > 1 else None
+        adopted = [host for host in changed if self._adopt(host, repin=True, settle=False, loaded=loaded)]
         if adopted:  # once per refresh, not once per host (1,000 at a conductor's first refresh)
             self._update_auto_cap()
             self.scheduler.invalidate()
 
-    def _adopt(self, host: str, repin: bool = False, settle: bool = True) -> bool:
+    def _adopt(
+        self,
+        host: str,
+        repin: bool = False,
+        settle: bool = True,
+        loaded: dict[str, dict[str, Any]] | None = None,
+    ) -> bool:
         """Load ``host``'s registration from the database (it registered with
-        another conductor); False when it never registered."""
-        service = self.db.get_service(host)
+        another conductor), or from ``loaded``, the services already read;
+        False when it never registered."""
+        service = loaded.get(host) if loaded is not None else self.db.get_service(host)
         if service is None:
             return False
         with self._lock:

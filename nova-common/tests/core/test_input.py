@@ -168,3 +168,27 @@ def test_a_host_that_registered_with_another_conductor_is_adopted_from_the_datab
     wait_for(lambda: host in cloud.manager._services and cloud.manager.is_up(host), timeout=5)
     assert cloud.manager.stats["registrations"] == registrations
     assert cloud.manager.stats["dropped"] == dropped
+
+
+def test_a_refresh_adopts_every_host_it_does_not_know_with_one_read(make_cloud, monkeypatch):
+    """A conductor's first refresh finds every host registered by others:
+    all adopted, up, from one read of the services, not one read per host."""
+    cloud = make_cloud(hosts=3)
+    with cloud.manager._lock:
+        for host in cloud.host_names:
+            cloud.manager._services.pop(host)
+            cloud.manager._registrations.pop(host)
+            cloud.manager._last_seen.pop(host)
+    per_host_reads = []  # by this thread: a heartbeat heard meanwhile may adopt its host on its own
+    read_one, me = cloud.db.get_service, threading.get_ident()
+
+    def counted(host):
+        if threading.get_ident() == me:
+            per_host_reads.append(host)
+        return read_one(host)
+
+    monkeypatch.setattr(cloud.db, "get_service", counted)
+    cloud.manager.refresh_from_database()
+    assert sorted(cloud.manager._services) == sorted(cloud.host_names)
+    assert all(cloud.manager.is_up(host) for host in cloud.host_names)
+    assert per_host_reads == []
