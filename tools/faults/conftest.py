@@ -43,14 +43,17 @@ def broker():
 
 
 @pytest.fixture(scope="session")
-def tallies():
+def tallies(pytestconfig):
     collected: list[Tally] = []
     yield collected
+    args = pytestconfig.invocation_params.args
+    tests = ", ".join(pathlib.Path(a).name for a in args if a.endswith(".py") or "::" in a)
     if collected:
         write_table(
             RESULTS,
             collected,
-            f"`tox -e faults` ({ROUNDS} injections per fault, FAULT_ROUNDS); conductor, API and four "
+            f"`tox -e faults` ({tests or 'every test'}; {ROUNDS} injections per fault, FAULT_ROUNDS); "
+            "conductor, API and four "
             "fake compute services as processes over a RabbitMQ node of the suite's own and SQLite; "
             f"`[conductor] service_down_time = {SERVICE_DOWN_TIME:g}`, power sync every 2 s. Lost, "
             "orphaned, duplicated and stuck must be 0 (the tests assert it).",

@@ -127,6 +127,24 @@ def _burst(cloud, prefix, count):
     return threads, outcomes, accepted_at
 
 
+def _begin(cloud, tallies, fault, hosts=HOSTS, extra=""):
+    """Start the conductors, the API and ``hosts`` fake compute services; the
+    fault's tally, already in the table."""
+    tally = Tally(fault)
+    tallies.append(tally)
+    cloud.start_core()
+    cloud.start_fakes(hosts, extra=extra)
+    return tally
+
+
+def _burst_done(cloud, prefix, count):
+    """A burst of creates, each answered (202 or given up): {name: id or None}."""
+    threads, outcomes, _ = _burst(cloud, prefix, count)
+    for thread in threads:
+        thread.join(60)
+    return outcomes
+
+
 def _settled(server):
     return server is None or server["status"] in ("ACTIVE", "ERROR")
 
@@ -134,10 +152,12 @@ def _settled(server):
 @pytest.mark.parametrize("cluster", [2, 3], indirect=True, ids=["2-conductors", "3-conductors"])
 def test_a_conductor_killed_during_a_burst_of_creates(cluster, tallies):
     cloud = cluster
-    tally = Tally(f"{len(cloud.conductor_names)} conductors, one SIGKILLed during a burst of creates")
-    tallies.append(tally)
-    cloud.start_core()
-    cloud.start_fakes(HOSTS, extra=SPAWN)
+    tally = _begin(
+        cloud,
+        tallies,
+        f"{len(cloud.conductor_names)} conductors, one SIGKILLed during a burst of creates",
+        extra=SPAWN,
+    )
     accepted: set[str] = set()
     for round_ in range(max(1, ROUNDS // 2)):
         for name in cloud.conductor_names:  # the last round's victim is back
@@ -172,15 +192,15 @@ def test_a_conductor_killed_during_a_burst_of_creates(cluster, tallies):
 
 def test_a_conductor_restarted_during_anothers_builds_touches_none_of_them(cluster, tallies):
     cloud = cluster
-    tally = Tally("2 conductors, one restarted (SIGTERM) during the other's builds")
-    tallies.append(tally)
-    cloud.start_core()
-    cloud.start_fakes(HOSTS, extra="spawn_latency = 3\n")
+    tally = _begin(
+        cloud,
+        tallies,
+        "2 conductors, one restarted (SIGTERM) during the other's builds",
+        extra="spawn_latency = 3\n",
+    )
     accepted: set[str] = set()
     for round_ in range(max(1, ROUNDS // 2)):
-        threads, outcomes, _ = _burst(cloud, f"restart-{round_}", 8)
-        for thread in threads:
-            thread.join(60)
+        outcomes = _burst_done(cloud, f"restart-{round_}", 8)
         restarted = cloud.conductor_names[1]
         stopped = time.monotonic()
         status = cloud.conductors.pop(restarted).stop()
@@ -212,14 +232,14 @@ def test_a_conductor_restarted_during_anothers_builds_touches_none_of_them(clust
 
 def test_deletes_while_the_cluster_changes_leave_nothing_behind(cluster, tallies):
     cloud = cluster
-    tally = Tally("2 conductors, deletes while one is killed and restarted")
-    tallies.append(tally)
-    cloud.start_core()
-    cloud.start_fakes(HOSTS, extra="operation_latency = 0.3\n")
+    tally = _begin(
+        cloud,
+        tallies,
+        "2 conductors, deletes while one is killed and restarted",
+        extra="operation_latency = 0.3\n",
+    )
     for round_ in range(max(1, ROUNDS // 2)):
-        threads, outcomes, _ = _burst(cloud, f"delete-{round_}", 8)
-        for thread in threads:
-            thread.join(60)
+        outcomes = _burst_done(cloud, f"delete-{round_}", 8)
         ids = [i for i in outcomes.values() if i]
         for server_id in ids:
             assert cloud.wait_server(server_id, _settled, 60)["status"] == "ACTIVE"
@@ -250,13 +270,14 @@ def test_sigterm_stops_a_busy_conductor_within_its_graceful_timeout(cluster, tal
     """Builds that outlast ``graceful_shutdown_timeout`` (5 s here) are handed to the
     other conductor, which finishes them; the stopped one exits in time."""
     cloud = cluster
-    tally = Tally("2 conductors, SIGTERM with 20 s spawns in flight")
-    tallies.append(tally)
-    cloud.start_core()
-    cloud.start_fakes(2, extra="spawn_latency = 20\n")
-    threads, outcomes, _ = _burst(cloud, "long", 4)
-    for thread in threads:
-        thread.join(60)
+    tally = _begin(
+        cloud,
+        tallies,
+        "2 conductors, SIGTERM with 20 s spawns in flight",
+        hosts=2,
+        extra="spawn_latency = 20\n",
+    )
+    outcomes = _burst_done(cloud, "long", 4)
     time.sleep(0.5)
     for name in cloud.conductor_names:
         started = time.monotonic()
