@@ -165,6 +165,21 @@ def test_a_create_repeated_with_its_request_id_returns_the_first_instance(make_c
     assert cloud.api.create("x", flavor="m1.tiny")["uuid"] != cloud.api.create("x", flavor="m1.tiny")["uuid"]
 
 
+def test_a_repeated_create_that_no_host_could_take_now_returns_the_first_instance(make_cloud):
+    """The first create took the room (here: its only host was disabled since):
+    the repeat answers with that instance, not "No valid host"."""
+    import uuid as uuidlib
+
+    cloud = make_cloud(hosts=1)
+    request_id = f"req-{uuidlib.uuid4()}"
+    first = cloud.api.create("once", flavor="m1.tiny", request_id=request_id)
+    cloud.api.disable_service(cloud.host_names[0], "full")
+    with pytest.raises(core_exc.NoValidHost):
+        cloud.api.create("other", flavor="m1.tiny")
+    assert cloud.api.create("once", flavor="m1.tiny", request_id=request_id)["uuid"] == first["uuid"]
+    assert [vm["name"] for vm in cloud.api.list()] == ["once"]
+
+
 def test_a_conductor_that_does_not_answer_is_a_timeout_naming_the_seconds():
     from oslo_config import cfg
 
