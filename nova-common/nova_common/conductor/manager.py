@@ -427,28 +427,34 @@ class ConductorManager:
         if unknown:
             LOG.warning("Host %s advertises unknown capabilities %s; ignoring them", host, sorted(unknown))
             capabilities = [c for c in capabilities if c not in unknown]
-        service, created = self.db.register_service(
-            host,
-            dict(
-                driver_name=driver_info.driver_name,
-                driver_version=driver_info.driver_version,
-                hypervisor_type=driver_info.hypervisor_type,
-                hypervisor_version=driver_info.hypervisor_version,
-                virt_api_min=driver_info.virt_api_min,
-                virt_api_max=driver_info.virt_api_max,
-                capabilities=capabilities,
-            ),
+        values = dict(
+            driver_name=driver_info.driver_name,
+            driver_version=driver_info.driver_version,
+            hypervisor_type=driver_info.hypervisor_type,
+            hypervisor_version=driver_info.hypervisor_version,
+            virt_api_min=driver_info.virt_api_min,
+            virt_api_max=driver_info.virt_api_max,
+            capabilities=capabilities,
         )
+        service, created = self.db.register_service(host, values)
         with self._lock:
+            known = self._services.get(host)
             self._services[host] = service
             self._registrations[host] = _registration(service)
             self._stopped.discard(host)
             self._last_seen[host] = time.monotonic()
-        self._update_auto_cap()
+        # A registration that changes nothing (a retry, or one this conductor
+        # asked for) leaves the pin and the scheduler's view as they are: each
+        # costs a pass over every host, and 1,000 hosts registering again at
+        # once made that a pass per host per registration while boots ran.
+        changed = known is None or any(known.get(key) != value for key, value in values.items())
+        if changed:
+            self._update_auto_cap()
         # It may have restarted at another version: pin again, from what it
         # just advertised (no probe round trip on its first operation).
         client = self.virt.pin(host, driver_info)
-        self.scheduler.invalidate()
+        if changed:
+            self.scheduler.invalidate()
         self.stats["registrations"] += 1
         LOG.info(
             "%s compute service %s: driver %s %s, virt API %s-%s, capabilities %s; "

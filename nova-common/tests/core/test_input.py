@@ -192,3 +192,25 @@ def test_a_refresh_adopts_every_host_it_does_not_know_with_one_read(make_cloud, 
     assert sorted(cloud.manager._services) == sorted(cloud.host_names)
     assert all(cloud.manager.is_up(host) for host in cloud.host_names)
     assert per_host_reads == []
+
+
+def test_a_registration_that_changes_nothing_leaves_the_scheduler_view_alone(make_cloud, monkeypatch):
+    """A retried or requested registration with the same driver info costs no
+    reload of every host; one at another driver version does reload."""
+    cloud = make_cloud(hosts=2)
+    host, manager = cloud.host_names[0], cloud.manager
+    driver_info = cloud.computes[host].driver.get_driver_info()
+    reloads = []
+    invalidate = manager.scheduler.invalidate
+    me = threading.get_ident()
+    monkeypatch.setattr(
+        manager.scheduler,
+        "invalidate",
+        lambda: (reloads.append(1) if threading.get_ident() == me else None, invalidate())[1],
+    )
+    manager.register(host, driver_info)
+    assert reloads == []
+    driver_info.driver_version += ".post1"
+    manager.register(host, driver_info)
+    assert reloads == [1]
+    assert manager._services[host]["driver_version"] == driver_info.driver_version
