@@ -436,7 +436,10 @@ class ConductorManager:
             virt_api_max=driver_info.virt_api_max,
             capabilities=capabilities,
         )
-        service, created = self.db.register_service(host, values)
+        # A host heard within the last half of service_down_time is up for
+        # every conductor already: a registration that changes nothing needs no write.
+        recent = now() - datetime.timedelta(seconds=self.down_time / 2)
+        service, created = self.db.register_service(host, values, beat_since=recent)
         with self._lock:
             known = self._services.get(host)
             self._services[host] = service

@@ -182,8 +182,27 @@ class Database:
 
     # -- services -------------------------------------------------------------
 
-    def register_service(self, host: str, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Create or update the service of ``host``; keeps enabled/disabled."""
+    def register_service(
+        self, host: str, values: dict[str, Any], beat_since: datetime.datetime | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Create or update the service of ``host``; keeps enabled/disabled.
+
+        With ``beat_since``, a registration that would change nothing (a
+        retry, or one a conductor asked for, of a host that is not stopped and
+        heartbeat since then) writes nothing: a read instead of a write kept a
+        fleet registering again at once from queueing behind the boots' writes
+        (SQLite has one writer)."""
+        if beat_since is not None:
+            with self.reader() as session:
+                service = session.scalars(select(models.Service).where(models.Service.host == host)).first()
+                if (
+                    service is not None
+                    and service.stopped_at is None
+                    and service.last_heartbeat is not None
+                    and service.last_heartbeat >= beat_since
+                    and all(getattr(service, key) == value for key, value in values.items())
+                ):
+                    return service.to_dict(), False
         stamp = now()
         with self.writer() as session:
             service = session.scalars(select(models.Service).where(models.Service.host == host)).first()

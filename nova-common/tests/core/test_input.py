@@ -214,3 +214,22 @@ def test_a_registration_that_changes_nothing_leaves_the_scheduler_view_alone(mak
     manager.register(host, driver_info)
     assert reloads == [1]
     assert manager._services[host]["driver_version"] == driver_info.driver_version
+
+
+def test_a_registration_that_changes_nothing_writes_nothing_but_a_stopped_host_is_written(make_cloud):
+    """An up host registering again unchanged is a read; after a deregistration
+    (SIGTERM) the registration clears stopped_at, so every conductor sees it up."""
+    cloud = make_cloud(hosts=1)
+    host, manager = cloud.host_names[0], cloud.manager
+    driver_info = cloud.computes[host].driver.get_driver_info()
+    wait_for(lambda: cloud.db.get_service(host)["last_heartbeat"] is not None, timeout=10)
+    manager.flush_heartbeats()
+    before = cloud.db.get_service(host)["updated_at"]
+    manager.register(host, driver_info)
+    assert cloud.db.get_service(host)["updated_at"] == before
+    manager.deregister(host, "test")
+    assert cloud.db.get_service(host)["stopped_at"] is not None
+    manager.register(host, driver_info)
+    service = cloud.db.get_service(host)
+    assert service["stopped_at"] is None and service["updated_at"] != before
+    assert manager.is_up(host)
