@@ -96,7 +96,7 @@ def main() -> int:
     finally:
         for tree in trees.values():
             subprocess.run(["git", "-C", TREE, "worktree", "remove", "--force", tree], capture_output=True)
-    medians = {name: statistics.median(r["boots_per_s"] for r in rs) for name, rs in runs.items()}
+    medians = {name: round(statistics.median(r["boots_per_s"] for r in rs), 1) for name, rs in runs.items()}
     ratio = medians["head"] / medians["base"]
     verdict = "within" if ratio >= 1 - args.tolerance else "outside"
     summary = {
