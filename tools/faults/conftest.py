@@ -43,16 +43,14 @@ def broker():
 
 
 @pytest.fixture(scope="session")
-def tallies(pytestconfig):
+def tallies():
     collected: list[Tally] = []
     yield collected
-    args = pytestconfig.invocation_params.args
-    tests = ", ".join(pathlib.Path(a).name for a in args if a.endswith(".py") or "::" in a)
     if collected:
         write_table(
             RESULTS,
             collected,
-            f"`tox -e faults` ({tests or 'every test'}; {ROUNDS} injections per fault, FAULT_ROUNDS); "
+            f"`tox -e faults` ({ROUNDS} injections per fault, FAULT_ROUNDS; one row per fault run); "
             "conductor, API and four "
             "fake compute services as processes over a RabbitMQ node of the suite's own and SQLite; "
             f"`[conductor] service_down_time = {SERVICE_DOWN_TIME:g}`, power sync every 2 s. Lost, "
